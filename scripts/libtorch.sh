@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Prints the libtorch directory the build should use, installing it on first use.
+#
+# - If LIBTORCH is set, that directory is used as it is (a user's own libtorch).
+# - Otherwise torch 2.13.0 (the version tch 0.26 is built for) is installed from PyPI
+#   into the git-ignored folder .libtorch/ of the repository, once; later calls reuse it.
+#   Only the minimal set is fetched: the torch wheel (which carries a complete libtorch)
+#   and the two CUDA runtime libraries libtorch_cpu.so links against (~540 MB).
+set -euo pipefail
+
+if [ -n "${LIBTORCH:-}" ]; then
+  if [ ! -d "$LIBTORCH/lib" ]; then
+    echo "explainer: LIBTORCH=$LIBTORCH has no lib/ folder; point it at a libtorch directory" >&2
+    exit 1
+  fi
+  echo "$LIBTORCH"
+  exit 0
+fi
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dir="$root/.libtorch"
+stamp="$dir/.installed-torch-2.13.0"
+
+if [ ! -f "$stamp" ]; then
+  echo "explainer: first use: installing libtorch (torch 2.13.0 from PyPI, ~540 MB) into $dir" >&2
+  tmp="$dir.partial"
+  rm -rf "$tmp"
+  python3 -m pip install --quiet --no-deps --no-compile --target "$tmp" \
+    torch==2.13.0 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85 >&2
+  # Move into place only when complete, so an interrupted install is never reused.
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
+  touch "$stamp"
+  echo "explainer: libtorch installed" >&2
+fi
+echo "$dir/torch"
