@@ -25,7 +25,7 @@ if [ ! -f "$stamp" ]; then
   echo "explainer: first use: installing libtorch (torch 2.13.0 from PyPI, ~540 MB) into $dir" >&2
   tmp="$dir.partial"
   rm -rf "$tmp"
-  python3 -m pip install --quiet --no-deps --no-compile --target "$tmp" \
+  python3 -m pip install --quiet --root-user-action=ignore --no-deps --no-compile --target "$tmp" \
     torch==2.13.0 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85 >&2
   # Move into place only when complete, so an interrupted install is never reused.
   rm -rf "$dir"

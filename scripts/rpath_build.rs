@@ -14,9 +14,7 @@ use std::path::{Path, PathBuf};
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
-        println!(
-            "cargo:warning=torch-sys exported no libtorch directory; set LD_LIBRARY_PATH to run"
-        );
+        println!("cargo:warning=torch-sys exported no libtorch directory; set LD_LIBRARY_PATH to run");
         return;
     };
     let lib = PathBuf::from(lib);

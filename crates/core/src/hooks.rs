@@ -98,11 +98,7 @@ impl Hooks {
     }
 
     /// Replaces the activation at `layer` by `f(activation)`, which must keep its shape.
-    pub fn replace(
-        &mut self,
-        layer: &str,
-        f: impl FnMut(&Tensor) -> Result<Tensor> + 'static,
-    ) -> &mut Self {
+    pub fn replace(&mut self, layer: &str, f: impl FnMut(&Tensor) -> Result<Tensor> + 'static) -> &mut Self {
         self.entry(layer).replace = Some(Box::new(f));
         self
     }
@@ -130,9 +126,11 @@ impl Hooks {
     /// The activation recorded at `layer` by [`Hooks::read`] or [`Hooks::keep`] during the
     /// last visit.
     pub fn get(&self, layer: &str) -> Result<&Tensor> {
-        let entry = self.entries.iter().find(|e| e.layer == layer).ok_or_else(|| {
-            Error::Internal(format!("no hook was registered at layer {layer:?}"))
-        })?;
+        let entry = self
+            .entries
+            .iter()
+            .find(|e| e.layer == layer)
+            .ok_or_else(|| Error::Internal(format!("no hook was registered at layer {layer:?}")))?;
         entry.seen.as_ref().ok_or_else(|| {
             Error::Internal(format!(
                 "layer {layer:?} recorded nothing: it is not read or kept, or the forward pass never reached it"
@@ -157,7 +155,8 @@ impl Hooks {
                 }
             }
         }
-        let output = if output.numel() == 1 { output.shallow_clone() } else { output.f_sum(output.kind())? };
+        let output =
+            if output.numel() == 1 { output.shallow_clone() } else { output.f_sum(output.kind())? };
         Ok(Tensor::f_run_backward(&[output], &inputs, keep_graph, false)?)
     }
 

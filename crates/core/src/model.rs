@@ -62,12 +62,8 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 4] = [
-        Capability::Forward,
-        Capability::InputGradients,
-        Capability::LayerHooks,
-        Capability::OpRules,
-    ];
+    pub const ALL: [Capability; 4] =
+        [Capability::Forward, Capability::InputGradients, Capability::LayerHooks, Capability::OpRules];
 
     const fn bit(self) -> u8 {
         1 << self as u8
@@ -365,12 +361,7 @@ pub trait Model {
 
     /// Runs a forward pass after checking that every hooked layer exists and that the model
     /// offers layer hooks (when hooks are given) and op rules (when non-default rules are).
-    fn run(
-        &self,
-        input: &InputBatch,
-        hooks: Option<&mut Hooks>,
-        ops: &dyn OpRules,
-    ) -> Result<Tensor> {
+    fn run(&self, input: &InputBatch, hooks: Option<&mut Hooks>, ops: &dyn OpRules) -> Result<Tensor> {
         let info = self.info();
         if let Some(hooks) = hooks.as_deref() {
             if !hooks.is_empty() {

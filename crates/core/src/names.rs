@@ -10,8 +10,7 @@ pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
     let mut best: Option<(usize, &str)> = None;
     for candidate in known {
         let lower = candidate.to_lowercase();
-        let distance = if !wanted.is_empty() && (lower.contains(&wanted) || wanted.contains(&lower))
-        {
+        let distance = if !wanted.is_empty() && (lower.contains(&wanted) || wanted.contains(&lower)) {
             lower.chars().count().abs_diff(wanted.chars().count()).min(1)
         } else {
             levenshtein(&wanted, &lower)

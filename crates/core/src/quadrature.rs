@@ -126,8 +126,12 @@ impl Rule {
                     weights: weights.iter().map(|w| 0.5 * w).collect(),
                 }
             }
-            Rule::RiemannLeft => Quadrature { alphas: linspace(0.0, 1.0 - 1.0 / nf, n), weights: vec![1.0 / nf; n] },
-            Rule::RiemannRight => Quadrature { alphas: linspace(1.0 / nf, 1.0, n), weights: vec![1.0 / nf; n] },
+            Rule::RiemannLeft => {
+                Quadrature { alphas: linspace(0.0, 1.0 - 1.0 / nf, n), weights: vec![1.0 / nf; n] }
+            }
+            Rule::RiemannRight => {
+                Quadrature { alphas: linspace(1.0 / nf, 1.0, n), weights: vec![1.0 / nf; n] }
+            }
             Rule::RiemannMiddle => Quadrature {
                 alphas: linspace(1.0 / (2.0 * nf), 1.0 - 1.0 / (2.0 * nf), n),
                 weights: vec![1.0 / nf; n],
@@ -166,7 +170,11 @@ impl FromStr for Rule {
             .into_iter()
             .find(|r| r.name() == wanted || r.captum_name() == Some(wanted.as_str()))
             .ok_or_else(|| {
-                Error::unknown_name("quadrature rule", s, Rule::ALL.iter().map(|r| r.name().to_owned()).collect())
+                Error::unknown_name(
+                    "quadrature rule",
+                    s,
+                    Rule::ALL.iter().map(|r| r.name().to_owned()).collect(),
+                )
             })
     }
 }

@@ -146,7 +146,8 @@ pub fn check_registries() -> Vec<String> {
             ));
         }
         if config.requires() != entry.requires {
-            problems.push(format!("method {:?}: the entry and the config declare different needs", entry.name));
+            problems
+                .push(format!("method {:?}: the entry and the config declare different needs", entry.name));
         }
     }
     for entry in baselines() {

@@ -47,10 +47,7 @@ impl Target {
     pub fn resolve(&self, info: &ModelInfo, scores: &[f64]) -> Result<Vec<usize>> {
         let count = info.labels.len();
         if scores.len() != count {
-            return Err(Error::Internal(format!(
-                "{} scores for a model with {count} labels",
-                scores.len()
-            )));
+            return Err(Error::Internal(format!("{} scores for a model with {count} labels", scores.len())));
         }
         let mut picked: Vec<usize> = match self {
             Target::Predicted => match info.problem {
@@ -95,12 +92,7 @@ impl Target {
 }
 
 fn argmax(scores: &[f64]) -> Option<usize> {
-    scores
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.is_nan())
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(i, _)| i)
+    scores.iter().enumerate().filter(|(_, s)| !s.is_nan()).max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i)
 }
 
 impl fmt::Display for Target {
@@ -151,9 +143,7 @@ impl FromStr for Target {
                     .collect::<Result<_>>()?;
                 Ok(Target::Indices { indices })
             }
-            _ => Err(bad(
-                "expected predicted, all, above:THRESHOLD, labels:NAME,… or indices:I,…".into(),
-            )),
+            _ => Err(bad("expected predicted, all, above:THRESHOLD, labels:NAME,… or indices:I,…".into())),
         }
     }
 }

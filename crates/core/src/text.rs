@@ -49,9 +49,7 @@ impl Encoding {
         ];
         for (name, len) in lengths {
             if len != n {
-                return Err(Error::InvalidInput(format!(
-                    "encoding has {n} ids but {len} {name}"
-                )));
+                return Err(Error::InvalidInput(format!("encoding has {n} ids but {len} {name}")));
             }
         }
         Ok(())

@@ -62,7 +62,10 @@ fn targets_round_trip_through_text_and_serde() {
         let json = serde_json::to_string(&target).unwrap();
         assert_eq!(serde_json::from_str::<Target>(&json).unwrap(), target, "{json}");
     }
-    assert_eq!(serde_json::to_string(&Target::Above { threshold: 0.5 }).unwrap(), r#"{"rule":"above","threshold":0.5}"#);
+    assert_eq!(
+        serde_json::to_string(&Target::Above { threshold: 0.5 }).unwrap(),
+        r#"{"rule":"above","threshold":0.5}"#
+    );
     assert!("above:high".parse::<Target>().is_err());
     assert!("best".parse::<Target>().is_err());
     // A misspelt field is refused, not silently ignored.

@@ -1,5 +1,7 @@
 //! Quadrature rules against integrals with known values, and against Captum's definitions.
 
+#![allow(clippy::unwrap_used)] // test helpers may panic
+
 use approx::assert_relative_eq;
 use explainer_core::{Error, Rule};
 use proptest::prelude::*;
@@ -64,7 +66,11 @@ fn smooth_integrals_converge_at_the_expected_rates() {
     assert_relative_eq!(integral(Rule::GaussLegendre, 8, f64::exp), e1, max_relative = 1e-15);
     // ∫₀¹ 1/(1+x²) dx = π/4.
     let pi4 = std::f64::consts::FRAC_PI_4;
-    assert_relative_eq!(integral(Rule::GaussLegendre, 20, |x| 1.0 / (1.0 + x * x)), pi4, max_relative = 1e-15);
+    assert_relative_eq!(
+        integral(Rule::GaussLegendre, 20, |x| 1.0 / (1.0 + x * x)),
+        pi4,
+        max_relative = 1e-15
+    );
 
     // Midpoint and composite trapezoid: error ~ f'(1) − f'(0) over 24n² and 12(n−1)².
     for n in [10, 50, 200] {
@@ -96,19 +102,33 @@ fn riemann_rules_match_captum_definitions() {
         let nf = n as f64;
         let x = |x: f64| x;
         assert_relative_eq!(integral(Rule::RiemannLeft, n, x), (nf - 1.0) / (2.0 * nf), max_relative = 1e-14);
-        assert_relative_eq!(integral(Rule::RiemannRight, n, x), (nf + 1.0) / (2.0 * nf), max_relative = 1e-14);
+        assert_relative_eq!(
+            integral(Rule::RiemannRight, n, x),
+            (nf + 1.0) / (2.0 * nf),
+            max_relative = 1e-14
+        );
         assert_relative_eq!(integral(Rule::RiemannMiddle, n, x), 0.5, max_relative = 1e-14);
         assert_relative_eq!(integral(Rule::Trapezoid, n, x), 0.5, max_relative = 1e-14);
         // Captum's trapezoid weights sum to (n − 1)/n, so it returns (n − 1)/n × ½.
-        assert_relative_eq!(integral(Rule::RiemannTrapezoid, n, x), (nf - 1.0) / (2.0 * nf), max_relative = 1e-14);
-        assert_relative_eq!(integral(Rule::RiemannTrapezoid, n, |_| 1.0), (nf - 1.0) / nf, max_relative = 1e-14);
+        assert_relative_eq!(
+            integral(Rule::RiemannTrapezoid, n, x),
+            (nf - 1.0) / (2.0 * nf),
+            max_relative = 1e-14
+        );
+        assert_relative_eq!(
+            integral(Rule::RiemannTrapezoid, n, |_| 1.0),
+            (nf - 1.0) / nf,
+            max_relative = 1e-14
+        );
     }
 }
 
 #[test]
 fn too_few_steps_is_a_config_error() {
     assert!(matches!(Rule::GaussLegendre.points(0), Err(Error::InvalidConfig(_))));
-    for rule in [Rule::RiemannLeft, Rule::RiemannRight, Rule::RiemannMiddle, Rule::RiemannTrapezoid, Rule::Trapezoid] {
+    for rule in
+        [Rule::RiemannLeft, Rule::RiemannRight, Rule::RiemannMiddle, Rule::RiemannTrapezoid, Rule::Trapezoid]
+    {
         let err = rule.points(1).unwrap_err();
         assert!(err.to_string().contains("at least 2"), "{err}");
     }

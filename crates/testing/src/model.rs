@@ -46,11 +46,65 @@ pub struct TinyConfig {
 
 /// The model's default words: enough to say something about payments, spam and threats.
 pub const DEFAULT_WORDS: &[&str] = &[
-    "the", "a", "to", "and", "of", "is", "was", "your", "you", "we", "i", "it", "this", "please", "now",
-    "payment", "refunded", "refund", "twice", "wire", "transfer", "money", "send", "account", "password",
-    "verify", "click", "link", "free", "prize", "winner", "urgent", "immediately", "bank", "card", "invoice",
-    "attached", "review", "meeting", "tomorrow", "thanks", "report", "hello", "world", "great", "job", "kill",
-    "hurt", "threat", "stupid", "idiot", "love", "hate", "call", "me", "at", "number", "address", "ssn",
+    "the",
+    "a",
+    "to",
+    "and",
+    "of",
+    "is",
+    "was",
+    "your",
+    "you",
+    "we",
+    "i",
+    "it",
+    "this",
+    "please",
+    "now",
+    "payment",
+    "refunded",
+    "refund",
+    "twice",
+    "wire",
+    "transfer",
+    "money",
+    "send",
+    "account",
+    "password",
+    "verify",
+    "click",
+    "link",
+    "free",
+    "prize",
+    "winner",
+    "urgent",
+    "immediately",
+    "bank",
+    "card",
+    "invoice",
+    "attached",
+    "review",
+    "meeting",
+    "tomorrow",
+    "thanks",
+    "report",
+    "hello",
+    "world",
+    "great",
+    "job",
+    "kill",
+    "hurt",
+    "threat",
+    "stupid",
+    "idiot",
+    "love",
+    "hate",
+    "call",
+    "me",
+    "at",
+    "number",
+    "address",
+    "ssn",
 ];
 
 /// The model's default labels (multi-label).
@@ -129,7 +183,11 @@ impl TinyClassifier {
             let values: Vec<f32> = if name.ends_with("norm.weight") {
                 (0..numel).map(|_| 1.0 + 0.1 * rng.normal() as f32).collect()
             } else {
-                let scale = if name.starts_with("embeddings") { 1.0 } else { 1.0 / (shape[shape.len() - 1] as f64).sqrt() };
+                let scale = if name.starts_with("embeddings") {
+                    1.0
+                } else {
+                    1.0 / (shape[shape.len() - 1] as f64).sqrt()
+                };
                 (0..numel).map(|_| (scale * rng.normal()) as f32).collect()
             };
             params.insert(name.to_owned(), Tensor::from_slice(&values).f_reshape(&shape)?);
@@ -183,10 +241,19 @@ impl TinyClassifier {
             problem: config.problem_type,
             capabilities: Capabilities::ALL,
             layers: vec![
-                LayerInfo::new(layer_names::WORD_EMBEDDINGS, format!("word embedding lookup [batch, tokens, {d}]")),
-                LayerInfo::new(layer_names::EMBEDDINGS, format!("embeddings + positions, LayerNorm [batch, tokens, {d}]")),
+                LayerInfo::new(
+                    layer_names::WORD_EMBEDDINGS,
+                    format!("word embedding lookup [batch, tokens, {d}]"),
+                ),
+                LayerInfo::new(
+                    layer_names::EMBEDDINGS,
+                    format!("embeddings + positions, LayerNorm [batch, tokens, {d}]"),
+                ),
                 LayerInfo::new("encoder.0", format!("after the self-attention block [batch, tokens, {d}]")),
-                LayerInfo::new("encoder.1", format!("after the gated feed-forward block [batch, tokens, {d}]")),
+                LayerInfo::new(
+                    "encoder.1",
+                    format!("after the gated feed-forward block [batch, tokens, {d}]"),
+                ),
                 LayerInfo::new(layer_names::POOLER, format!("tanh of the masked mean [batch, {d}]")),
                 LayerInfo::new(layer_names::CLASSIFIER, format!("logits [batch, {}]", config.labels.len())),
             ],
@@ -229,7 +296,8 @@ impl TinyClassifier {
         let config = serde_json::to_string_pretty(&self.config)
             .map_err(|e| Error::Internal(format!("config does not serialise: {e}")))?;
         let config_path = dir.join("config.json");
-        std::fs::write(&config_path, config + "\n").map_err(|e| Error::file(&config_path, format!("cannot write: {e}")))?;
+        std::fs::write(&config_path, config + "\n")
+            .map_err(|e| Error::file(&config_path, format!("cannot write: {e}")))?;
         let named: Vec<(&str, Tensor)> = self
             .params
             .iter()
@@ -303,7 +371,8 @@ impl Model for TinyClassifier {
         if self.config.positions {
             x = x.f_add(&self.p("embeddings.position")?.f_narrow(0, 0, tokens)?)?;
         }
-        let x = ops.layer_norm(&x, self.p("embeddings.norm.weight")?, self.p("embeddings.norm.bias")?, 1e-5)?;
+        let x =
+            ops.layer_norm(&x, self.p("embeddings.norm.weight")?, self.p("embeddings.norm.bias")?, 1e-5)?;
         let x = ctx.layer(layer_names::EMBEDDINGS, x)?;
 
         // Single-head self-attention with a residual connection; padded keys are masked out.

@@ -31,7 +31,11 @@ impl WordTokenizer {
 
     fn lookup(&self, word: &str) -> i64 {
         let lower = word.to_lowercase();
-        self.vocab.iter().skip(SPECIALS.len()).position(|v| *v == lower).map_or(1, |i| (i + SPECIALS.len()) as i64)
+        self.vocab
+            .iter()
+            .skip(SPECIALS.len())
+            .position(|v| *v == lower)
+            .map_or(1, |i| (i + SPECIALS.len()) as i64)
     }
 }
 
