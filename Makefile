@@ -10,7 +10,7 @@ run:
 
 # The whole test suite.
 test:
-	@set -e; lt="$$(bash scripts/libtorch.sh)"; LIBTORCH="$$lt" cargo test --workspace
+	@set -e; lt="$$(bash scripts/libtorch.sh)"; LIBTORCH="$$lt" cargo test --workspace --no-fail-fast
 
 fmt:
 	cargo fmt --all
