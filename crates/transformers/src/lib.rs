@@ -1,0 +1,20 @@
+//! explainer-transformers: Hugging Face checkpoint directories as explainer [`Model`]s.
+//!
+//! [`HfClassifier::load`] reads a `*ForSequenceClassification` folder — `config.json`,
+//! `model.safetensors` (or shards), and `tokenizer.json` / `vocab.txt` / `vocab.json` +
+//! `merges.txt` — for `model_type` bert, distilbert, roberta, xlm-roberta and camembert, and
+//! runs it natively in tch with every hook point and op rule of the adapter.
+//! See `docs/models.md` for the layer names and how to add an architecture.
+//!
+//! [`Model`]: explainer_core::Model
+
+// mod classifier; (enabled once the tokenizer lands)
+pub mod config;
+mod encoder;
+pub mod tokenizer;
+mod weights;
+
+pub use config::{EncoderConfig, Family, SUPPORTED_MODEL_TYPES};
+pub use encoder::Encoder;
+pub use tokenizer::HfTokenizer;
+pub use weights::Weights;
