@@ -8,12 +8,13 @@
 //!
 //! [`Model`]: explainer_core::Model
 
-// mod classifier; (enabled once the tokenizer lands)
+mod classifier;
 pub mod config;
 mod encoder;
 pub mod tokenizer;
 mod weights;
 
+pub use classifier::{HfClassifier, LoadOptions};
 pub use config::{EncoderConfig, Family, SUPPORTED_MODEL_TYPES};
 pub use encoder::Encoder;
 pub use tokenizer::HfTokenizer;

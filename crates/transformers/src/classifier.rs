@@ -1,0 +1,231 @@
+//! `*ForSequenceClassification` checkpoints as explainer [`Model`]s.
+
+use std::path::{Path, PathBuf};
+
+use explainer_core::{
+    Capabilities, Error, ForwardCtx, InputBatch, LayerInfo, Model, ModelInfo, Result, TextEncoder, Unary,
+    layer_names,
+};
+use tch::{Device, Kind, Tensor};
+
+use crate::config::{EncoderConfig, Family};
+use crate::encoder::{Encoder, Linear, activate, first_token};
+use crate::tokenizer::{HfTokenizer, TokenizerKind, TokenizerOptions};
+use crate::weights::Weights;
+
+/// The classification head, as transformers defines it for each family.
+#[derive(Debug)]
+enum Head {
+    /// BERT: `tanh(pooler.dense(h[CLS]))`, then `classifier`.
+    Bert { pooler: Linear, classifier: Linear },
+    /// DistilBERT: `relu(pre_classifier(h[CLS]))`, then `classifier`.
+    DistilBert { pre_classifier: Linear, classifier: Linear },
+    /// RoBERTa: `tanh(classifier.dense(h[<s>]))`, then `classifier.out_proj`.
+    Roberta { dense: Linear, out_proj: Linear },
+}
+
+/// How to load a checkpoint.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// The float kind to compute in (f32 by default; f64 for exactness checks).
+    pub kind: Kind,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { kind: Kind::Float }
+    }
+}
+
+/// A Hugging Face sequence classifier (BERT, DistilBERT, RoBERTa families) with its tokenizer.
+#[derive(Debug)]
+pub struct HfClassifier {
+    dir: PathBuf,
+    config: EncoderConfig,
+    encoder: Encoder,
+    head: Head,
+    tokenizer: HfTokenizer,
+    info: ModelInfo,
+    kind: Kind,
+}
+
+impl HfClassifier {
+    /// Loads the checkpoint in `dir`: `config.json`, `model.safetensors` (or shards) and the
+    /// tokenizer files.
+    pub fn load(dir: &Path) -> Result<Self> {
+        Self::load_with(dir, &LoadOptions::default())
+    }
+
+    /// Loads with explicit options.
+    pub fn load_with(dir: &Path, options: &LoadOptions) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(Error::file(dir, "is not a directory (expected a Hugging Face checkpoint folder)"));
+        }
+        let config = EncoderConfig::load(&dir.join("config.json"))?;
+        let weights = Weights::load(dir, options.kind)?;
+        let prefix = weights
+            .prefix_for("embeddings.word_embeddings.weight", Encoder::prefixes(config.family))
+            .ok_or_else(|| {
+                let file = weights
+                    .file_of("")
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| dir.join("model.safetensors"));
+                Error::file(
+                    file,
+                    format!(
+                        "has no word embeddings for model_type {:?} (looked for {})",
+                        config.model_type,
+                        Encoder::prefixes(config.family)
+                            .iter()
+                            .map(|p| format!("{p}embeddings.word_embeddings.weight"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?;
+        let encoder = Encoder::load(&weights, &config, prefix, options.kind)?;
+        let (h, labels) = (config.hidden, config.labels.len());
+        let head = match config.family {
+            Family::Bert => Head::Bert {
+                pooler: Linear::load(&weights, &format!("{prefix}pooler.dense"), h, h)?,
+                classifier: Linear::load(&weights, "classifier", labels, h)?,
+            },
+            Family::DistilBert => Head::DistilBert {
+                pre_classifier: Linear::load(&weights, "pre_classifier", h, h)?,
+                classifier: Linear::load(&weights, "classifier", labels, h)?,
+            },
+            Family::Roberta => Head::Roberta {
+                dense: Linear::load(&weights, "classifier.dense", h, h)?,
+                out_proj: Linear::load(&weights, "classifier.out_proj", labels, h)?,
+            },
+        };
+        let tokenizer = HfTokenizer::from_dir(
+            dir,
+            &TokenizerOptions {
+                kind: match config.family {
+                    Family::Roberta => TokenizerKind::ByteLevelBpe,
+                    _ => TokenizerKind::WordPiece,
+                },
+                max_len: config.max_tokens(),
+                lowercase: None,
+            },
+        )?;
+        if tokenizer.vocab_size() > config.vocab_size {
+            return Err(Error::file(
+                dir.join("tokenizer.json"),
+                format!(
+                    "the tokenizer has {} entries but the word embeddings have {} rows: tokenizer and weights do not belong together",
+                    tokenizer.vocab_size(),
+                    config.vocab_size
+                ),
+            ));
+        }
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| config.model_type.clone());
+        let info = ModelInfo {
+            name,
+            labels: config.labels.clone(),
+            problem: config.problem,
+            capabilities: Capabilities::ALL,
+            layers: layers(&config),
+            hidden_size: h,
+        };
+        Ok(HfClassifier {
+            dir: dir.to_path_buf(),
+            config,
+            encoder,
+            head,
+            tokenizer,
+            info,
+            kind: options.kind,
+        })
+    }
+
+    /// The checkpoint folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The parsed configuration.
+    pub fn config(&self) -> &EncoderConfig {
+        &self.config
+    }
+
+    /// The encoder (embeddings and layers), without the head.
+    pub fn encoder_stack(&self) -> &Encoder {
+        &self.encoder
+    }
+}
+
+/// The hookable layers of a checkpoint, in forward order.
+fn layers(config: &EncoderConfig) -> Vec<LayerInfo> {
+    let h = config.hidden;
+    let mut layers = vec![
+        LayerInfo::new(layer_names::WORD_EMBEDDINGS, format!("word embedding lookup [batch, tokens, {h}]")),
+        LayerInfo::new(
+            layer_names::EMBEDDINGS,
+            format!("embeddings after positions and LayerNorm [batch, tokens, {h}]"),
+        ),
+    ];
+    for l in 0..config.layers {
+        layers.push(LayerInfo::new(
+            layer_names::encoder(l),
+            format!("output of encoder layer {l} [batch, tokens, {h}]"),
+        ));
+    }
+    let pooled = match config.family {
+        Family::Bert => "tanh(pooler.dense(h[CLS]))",
+        Family::DistilBert => "relu(pre_classifier(h[CLS]))",
+        Family::Roberta => "tanh(classifier.dense(h[<s>]))",
+    };
+    layers
+        .push(LayerInfo::new(layer_names::POOLER, format!("{pooled}, the classifier's input [batch, {h}]")));
+    layers.push(LayerInfo::new(layer_names::CLASSIFIER, format!("logits [batch, {}]", config.labels.len())));
+    layers
+}
+
+impl Model for HfClassifier {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn encoder(&self) -> &dyn TextEncoder {
+        &self.tokenizer
+    }
+
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
+
+    fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    fn forward(&self, input: &InputBatch, ctx: &mut ForwardCtx<'_>) -> Result<Tensor> {
+        let (_, tokens) = input.ids.size2()?;
+        if tokens as usize > self.config.max_tokens() {
+            return Err(Error::InvalidInput(format!(
+                "{tokens} tokens exceed the model's maximum of {}",
+                self.config.max_tokens()
+            )));
+        }
+        let hidden = self.encoder.forward(input, ctx)?;
+        let first = first_token(&hidden)?;
+        let ops = ctx.ops();
+        let (pooled, last) = match &self.head {
+            Head::Bert { pooler, classifier } => {
+                (activate(ops, Unary::Tanh, &pooler.forward(&first)?)?, classifier)
+            }
+            Head::DistilBert { pre_classifier, classifier } => {
+                (activate(ops, Unary::Relu, &pre_classifier.forward(&first)?)?, classifier)
+            }
+            Head::Roberta { dense, out_proj } => {
+                (activate(ops, Unary::Tanh, &dense.forward(&first)?)?, out_proj)
+            }
+        };
+        let pooled = ctx.layer(layer_names::POOLER, pooled)?;
+        ctx.layer(layer_names::CLASSIFIER, last.forward(&pooled)?)
+    }
+}
