@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use explainer_core::{Model, registry};
 use explainer_testing::{TinyClassifier, tiny_model_dir};
+use explainer_transformers::HfClassifier;
 
 #[derive(Parser)]
 #[command(name = "explainer", version, about = "Explain the predictions of text classifiers.")]
@@ -22,7 +23,8 @@ struct Cli {
 enum Command {
     /// Load a small model and print its label scores for some texts (the set-up check).
     Smoke {
-        /// A saved tiny-model directory (config.json + model.safetensors).
+        /// A model folder: a Hugging Face checkpoint (BERT, DistilBERT, RoBERTa families) or a
+        /// saved tiny test model. Default: the bundled tiny test model.
         #[arg(long, value_name = "DIR")]
         model: Option<PathBuf>,
         /// Texts to score; a few sample texts when none are given.
@@ -77,9 +79,10 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn smoke(dir: Option<PathBuf>, texts: Vec<String>) -> Result<()> {
+    let bundled = dir.is_none();
     let dir = dir.unwrap_or_else(tiny_model_dir);
-    let model =
-        TinyClassifier::load(&dir).with_context(|| format!("cannot load the model in {}", dir.display()))?;
+    let model = load_model(&dir).with_context(|| format!("cannot load the model in {}", dir.display()))?;
+    let model = model.as_ref();
     let info = model.info();
     println!("model {} from {}", info.name, dir.display());
     println!(
@@ -88,7 +91,9 @@ fn smoke(dir: Option<PathBuf>, texts: Vec<String>) -> Result<()> {
         problem_name(info),
         info.problem.output_function()
     );
-    println!("(random weights: this checks the set-up, the scores mean nothing)");
+    if bundled {
+        println!("(random weights: this checks the set-up, the scores mean nothing)");
+    }
     let texts: Vec<String> =
         if texts.is_empty() { SAMPLES.iter().map(|s| s.to_string()).collect() } else { texts };
     let width = info.labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
@@ -107,6 +112,15 @@ fn smoke(dir: Option<PathBuf>, texts: Vec<String>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A model folder: the tiny test model when its config says so, else a Hugging Face checkpoint.
+fn load_model(dir: &std::path::Path) -> Result<Box<dyn Model>> {
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap_or_default();
+    if config.contains(&format!("\"{}\"", TinyClassifier::MODEL_TYPE)) {
+        return Ok(Box::new(TinyClassifier::load(dir)?));
+    }
+    Ok(Box::new(HfClassifier::load(dir)?))
 }
 
 fn problem_name(info: &explainer_core::ModelInfo) -> &'static str {

@@ -1,0 +1,46 @@
+//! The `explainer` binary: the smoke run on the bundled model and on a Hugging Face folder,
+//! and one clear line on stderr with a non-zero exit for a bad folder.
+
+use std::path::Path;
+use std::process::Command;
+
+fn explainer(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_explainer"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run: {e}"))
+}
+
+#[test]
+fn smoke_prints_every_label_of_the_bundled_model() {
+    let out = explainer(&["smoke", "verify your password now"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for label in explainer_testing::DEFAULT_LABELS {
+        assert!(stdout.contains(&format!("  {label} ")), "{label} missing in\n{stdout}");
+    }
+}
+
+#[test]
+fn smoke_loads_a_hugging_face_checkpoint() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../transformers/tests/fixtures/distilbert-tiny-multiclass");
+    let out =
+        explainer(&["smoke", "--model", dir.to_str().unwrap_or_default(), "The payment was refunded twice."]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("3 labels (multi-class, scores by softmax)"), "{stdout}");
+    for label in ["negative", "neutral", "positive"] {
+        assert!(stdout.contains(label), "{stdout}");
+    }
+}
+
+#[test]
+fn a_bad_model_folder_is_one_clear_line_and_a_failure() {
+    let out = explainer(&["smoke", "--model", "/no/such/model"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("explainer: cannot load the model in /no/such/model"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
