@@ -52,16 +52,6 @@ pub enum TokenizerKind {
     ByteLevelBpe,
 }
 
-impl TokenizerKind {
-    /// The files this kind is built from, when there is no tokenizer.json.
-    pub fn files(self) -> &'static [&'static str] {
-        match self {
-            TokenizerKind::WordPiece => &[VOCAB_TXT],
-            TokenizerKind::ByteLevelBpe => &[VOCAB_JSON, MERGES_TXT],
-        }
-    }
-}
-
 impl From<Family> for TokenizerKind {
     /// BERT and DistilBERT use WordPiece, the RoBERTa family byte-level BPE.
     fn from(family: Family) -> Self {
@@ -201,7 +191,9 @@ impl HfTokenizer {
         }
         let config = DirConfig::load(parent_dir(path))?;
         let names = SpecialNames::read(&config, Defaults::WORDPIECE)?;
-        for (what, token) in [("unknown-word", &names.unk), ("[CLS]", &names.cls), ("[SEP]", &names.sep)] {
+        for (what, token) in
+            [("unknown-word (unk_token)", &names.unk), ("cls_token", &names.cls), ("sep_token", &names.sep)]
+        {
             let name = token.as_ref().map_or("", |t| t.content.as_str());
             if !vocab.contains_key(name) {
                 return Err(Error::file(path, format!("has no {what} token {name:?}")));
@@ -248,7 +240,7 @@ impl HfTokenizer {
         let merges = read_merges(merges_txt, &vocab, vocab_json)?;
         let config = DirConfig::load(parent_dir(vocab_json))?;
         let names = SpecialNames::read(&config, Defaults::BPE)?;
-        for (what, token) in [("<s>", &names.cls), ("</s>", &names.sep)] {
+        for (what, token) in [("cls_token", &names.cls), ("sep_token", &names.sep)] {
             let name = names.content(token);
             if !vocab.contains_key(name) {
                 return Err(Error::file(vocab_json, format!("has no {what} token {name:?}")));
