@@ -49,7 +49,10 @@ fn method_crates_depend_on_core_only() {
         let manifest = std::fs::read_to_string(root().join(member).join("Cargo.toml")).unwrap_or_default();
         let deps = manifest.split("[dependencies]").nth(1).unwrap_or("").split("\n[").next().unwrap_or("");
         for line in deps.lines().filter(|l| l.starts_with("explainer-")) {
-            assert!(line.starts_with("explainer-core"), "{member} depends on {line}: a method crate depends on core only");
+            assert!(
+                line.starts_with("explainer-core"),
+                "{member} depends on {line}: a method crate depends on core only"
+            );
         }
     }
 }

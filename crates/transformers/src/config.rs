@@ -102,18 +102,24 @@ impl EncoderConfig {
 
     /// Reads and checks `config.json`; every problem is an error naming the file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))?;
         Self::parse(&text).map_err(|problem| Error::file(path, problem))
     }
 
     /// Parses the text of a `config.json`; the error is a readable problem description.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let raw: RawConfig = serde_json::from_str(text).map_err(|e| format!("not a valid config.json: {e}"))?;
+        let raw: RawConfig =
+            serde_json::from_str(text).map_err(|e| format!("not a valid config.json: {e}"))?;
         let model_type = raw.model_type.clone().ok_or("has no \"model_type\"")?;
         let supported = || SUPPORTED_MODEL_TYPES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
-        let family = SUPPORTED_MODEL_TYPES.iter().find(|(n, _)| *n == model_type).map(|(_, f)| *f).ok_or_else(|| {
-            format!("model_type {model_type:?} is not supported; supported model types: {}", supported())
-        })?;
+        let family = SUPPORTED_MODEL_TYPES
+            .iter()
+            .find(|(n, _)| *n == model_type)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| {
+                format!("model_type {model_type:?} is not supported; supported model types: {}", supported())
+            })?;
         if let Some(architectures) = &raw.architectures
             && let Some(a) = architectures.first()
             && !a.ends_with("ForSequenceClassification")
@@ -155,7 +161,11 @@ impl EncoderConfig {
             "relu" => Unary::Relu,
             "tanh" => Unary::Tanh,
             "silu" | "swish" => Unary::Silu,
-            other => return Err(format!("activation {other:?} is not supported (gelu, gelu_new, relu, tanh, silu)")),
+            other => {
+                return Err(format!(
+                    "activation {other:?} is not supported (gelu, gelu_new, relu, tanh, silu)"
+                ));
+            }
         };
         if raw.sinusoidal_pos_embds == Some(true) {
             return Err("sinusoidal position embeddings are not supported".into());
@@ -206,14 +216,19 @@ impl EncoderConfig {
 }
 
 /// Label names from `id2label` (keys "0".."n-1"), or `LABEL_i` for `num_labels` (default 2).
-fn labels(id2label: Option<&BTreeMap<String, String>>, num_labels: Option<usize>) -> std::result::Result<Vec<String>, String> {
+fn labels(
+    id2label: Option<&BTreeMap<String, String>>,
+    num_labels: Option<usize>,
+) -> std::result::Result<Vec<String>, String> {
     let Some(map) = id2label else {
         return Ok((0..num_labels.unwrap_or(2)).map(|i| format!("LABEL_{i}")).collect());
     };
     let mut labels = vec![None; map.len()];
     for (key, name) in map {
         let index: usize = key.parse().map_err(|_| format!("id2label key {key:?} is not an index"))?;
-        let slot = labels.get_mut(index).ok_or_else(|| format!("id2label has {} entries but index {index}", map.len()))?;
+        let slot = labels
+            .get_mut(index)
+            .ok_or_else(|| format!("id2label has {} entries but index {index}", map.len()))?;
         *slot = Some(name.clone());
     }
     if let Some(n) = num_labels

@@ -97,14 +97,19 @@ impl Encoder {
     pub fn load(weights: &Weights, config: &EncoderConfig, prefix: &str, kind: Kind) -> Result<Self> {
         let (h, i) = (config.hidden, config.intermediate);
         let p = |name: &str| format!("{prefix}{name}");
-        let word = weights.get(&p("embeddings.word_embeddings.weight"), &[config.vocab_size as i64, h as i64])?;
-        let position =
-            weights.get(&p("embeddings.position_embeddings.weight"), &[config.max_positions as i64, h as i64])?;
-        let token_type = if config.type_vocab > 0 {
-            Some(weights.get(&p("embeddings.token_type_embeddings.weight"), &[config.type_vocab as i64, h as i64])?)
-        } else {
-            None
-        };
+        let word =
+            weights.get(&p("embeddings.word_embeddings.weight"), &[config.vocab_size as i64, h as i64])?;
+        let position = weights
+            .get(&p("embeddings.position_embeddings.weight"), &[config.max_positions as i64, h as i64])?;
+        let token_type =
+            if config.type_vocab > 0 {
+                Some(weights.get(
+                    &p("embeddings.token_type_embeddings.weight"),
+                    &[config.type_vocab as i64, h as i64],
+                )?)
+            } else {
+                None
+            };
         let norm = Norm::load(weights, &p("embeddings.LayerNorm"), h, config.eps)?;
         let mut layers = Vec::with_capacity(config.layers);
         for l in 0..config.layers {
@@ -157,7 +162,9 @@ impl Encoder {
                 let real = ids.f_ne(pad)?.f_to_kind(Kind::Int64)?;
                 real.f_cumsum(1, Kind::Int64)?.f_mul(&real)?.f_add_scalar(pad)?
             }
-            _ => Tensor::f_arange(tokens, (Kind::Int64, ids.device()))?.f_unsqueeze(0)?.f_expand([rows, tokens], false)?,
+            _ => Tensor::f_arange(tokens, (Kind::Int64, ids.device()))?
+                .f_unsqueeze(0)?
+                .f_expand([rows, tokens], false)?,
         })
     }
 
@@ -185,7 +192,9 @@ impl Encoder {
         let width = self.config.hidden as i64;
         let head_width = width / heads;
         let scale = 1.0 / (head_width as f64).sqrt();
-        let split = |t: Tensor| -> Result<Tensor> { Ok(t.f_view([rows, tokens, heads, head_width])?.f_transpose(1, 2)?) };
+        let split = |t: Tensor| -> Result<Tensor> {
+            Ok(t.f_view([rows, tokens, heads, head_width])?.f_transpose(1, 2)?)
+        };
         for (l, layer) in self.layers.iter().enumerate() {
             let q = split(layer.query.forward(&x)?.f_mul_scalar(scale)?)?;
             let k = split(layer.key.forward(&x)?)?;

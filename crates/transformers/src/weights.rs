@@ -41,8 +41,9 @@ impl Weights {
             if !file.is_file() {
                 return Err(Error::file(&file, "missing (listed in model.safetensors.index.json)"));
             }
-            let read = Tensor::read_safetensors(&file)
-                .map_err(|e| Error::file(&file, format!("not a readable safetensors file: {}", short(&e.to_string()))))?;
+            let read = Tensor::read_safetensors(&file).map_err(|e| {
+                Error::file(&file, format!("not a readable safetensors file: {}", short(&e.to_string())))
+            })?;
             for (name, tensor) in read {
                 tensors.insert(name, (tensor, file.clone()));
             }
@@ -70,7 +71,10 @@ impl Weights {
             ));
         }
         if !matches!(tensor.kind(), Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16) {
-            return Err(Error::file(file, format!("tensor {name:?} has kind {:?}, not a float", tensor.kind())));
+            return Err(Error::file(
+                file,
+                format!("tensor {name:?} has kind {:?}, not a float", tensor.kind()),
+            ));
         }
         Ok(tensor.f_to_kind(self.kind)?.f_detach()?)
     }
@@ -97,7 +101,9 @@ fn shard_files(index: &Path) -> Result<Vec<PathBuf>> {
         .ok_or_else(|| Error::file(index, "has no \"weight_map\" object"))?;
     let mut files = BTreeSet::new();
     for (tensor, file) in map {
-        let file = file.as_str().ok_or_else(|| Error::file(index, format!("weight_map[{tensor:?}] is not a file name")))?;
+        let file = file
+            .as_str()
+            .ok_or_else(|| Error::file(index, format!("weight_map[{tensor:?}] is not a file name")))?;
         if file.contains('/') || file.contains("..") {
             return Err(Error::file(index, format!("shard {file:?} is not a plain file name")));
         }

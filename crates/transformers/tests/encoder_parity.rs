@@ -25,8 +25,10 @@ const CHECKPOINTS: &[&str] = &[
 fn ids_batch(text: &serde_json::Value) -> InputBatch {
     let ids: Vec<i64> = serde_json::from_value(text["input_ids"].clone()).unwrap();
     let n = ids.len() as i64;
-    let types: Vec<i64> =
-        text.get("token_type_ids").and_then(|t| serde_json::from_value(t.clone()).ok()).unwrap_or(vec![0; ids.len()]);
+    let types: Vec<i64> = text
+        .get("token_type_ids")
+        .and_then(|t| serde_json::from_value(t.clone()).ok())
+        .unwrap_or(vec![0; ids.len()]);
     InputBatch {
         ids: Tensor::from_slice(&ids).view([1, n]),
         attention_mask: Tensor::ones([1, n], (Kind::Int64, tch::Device::Cpu)),
@@ -41,7 +43,9 @@ fn hidden_states_match_transformers_within_1e_4() {
         let dir = fixture(name);
         let config = EncoderConfig::load(&dir.join("config.json")).unwrap();
         let weights = Weights::load(&dir, Kind::Float).unwrap();
-        let prefix = weights.prefix_for("embeddings.word_embeddings.weight", &["bert.", "distilbert.", "roberta."]).unwrap();
+        let prefix = weights
+            .prefix_for("embeddings.word_embeddings.weight", &["bert.", "distilbert.", "roberta."])
+            .unwrap();
         let encoder = Encoder::load(&weights, &config, prefix, Kind::Float).unwrap();
         let reference: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
@@ -59,7 +63,8 @@ fn hidden_states_match_transformers_within_1e_4() {
             let _ = tch::no_grad(|| encoder.forward(&input, &mut ctx)).unwrap();
             for (k, key) in text["tensors"]["hidden_states"].as_array().unwrap().iter().enumerate() {
                 let expected = &tensors[key.as_str().unwrap()];
-                let layer = if k == 0 { layer_names::EMBEDDINGS.to_string() } else { layer_names::encoder(k - 1) };
+                let layer =
+                    if k == 0 { layer_names::EMBEDDINGS.to_string() } else { layer_names::encoder(k - 1) };
                 let got = hooks.get(&layer).unwrap().get(0);
                 assert_eq!(got.size(), expected.size(), "{name} {key}");
                 let diff = (&got - expected).abs().max().double_value(&[]);
