@@ -11,6 +11,9 @@ use clap::{Parser, Subcommand};
 use explainer_core::{Model, registry};
 use explainer_testing::{TinyClassifier, tiny_model_dir};
 use explainer_transformers::HfClassifier;
+// Plugin crates register their methods and baselines only when the binary names them.
+use explainer_baselines as _;
+use explainer_integrated_gradients as _;
 
 #[derive(Parser)]
 #[command(name = "explainer", version, about = "Explain the predictions of text classifiers.")]

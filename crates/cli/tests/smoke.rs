@@ -44,3 +44,18 @@ fn a_bad_model_folder_is_one_clear_line_and_a_failure() {
     assert!(stderr.starts_with("explainer: cannot load the model in /no/such/model"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn the_registered_methods_and_baselines_are_listed() {
+    let out = explainer(&["methods"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for name in ["layer-integrated-gradients", "integrated-gradients"] {
+        assert!(stdout.lines().any(|l| l.starts_with(name)), "{name} missing in\n{stdout}");
+    }
+    let out = explainer(&["baselines"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for name in ["pad", "unk", "mask", "zero", "average-embedding", "random-tokens"] {
+        assert!(stdout.lines().any(|l| l.starts_with(name)), "{name} missing in\n{stdout}");
+    }
+}

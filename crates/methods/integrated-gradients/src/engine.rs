@@ -199,9 +199,17 @@ fn explain_text(
         });
     }
     hooks.read(layer);
-    let baseline_logits = tch::no_grad(|| model.run(&baseline_batch, Some(&mut hooks), &DefaultOps))?;
+    let _ = tch::no_grad(|| model.run(&baseline_batch, Some(&mut hooks), &DefaultOps))?;
     let a0 = hooks.get(layer)?.shallow_clone(); // [paths, len, …]
-    let baseline_out = explained(model, &baseline_logits, request.output)?;
+    // F(x₀) is the output at the START of the integration path: the baseline's activation at
+    // the layer with everything else from the input (positions, token types, mask). That is
+    // what the attributions sum towards. Captum instead runs the baseline ids through the
+    // whole model; for RoBERTa, whose position ids depend on `ids != pad`, the two differ and
+    // Captum's delta never closes (see docs/methods/integrated-gradients.md).
+    let mut hooks = Hooks::new();
+    hooks.replace_with(layer, a0.shallow_clone());
+    let start_logits = tch::no_grad(|| model.run(&input.repeat(paths)?, Some(&mut hooks), &DefaultOps))?;
+    let baseline_out = explained(model, &start_logits, request.output)?;
     let f_baselines: Vec<Vec<f64>> =
         (0..paths as i64).map(|p| tensor_row(&baseline_out, p)).collect::<Result<_>>()?;
     let prepared = Prepared { text, len, targets, scores, f_input, f_baselines };

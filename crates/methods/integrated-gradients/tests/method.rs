@@ -131,8 +131,8 @@ fn every_label_at_once_equals_each_label_alone_and_costs_one_forward_per_chunk()
     let model = Counting { inner: f64_model(), runs: Cell::new(0) };
     let method = LayerIntegratedGradients::default();
     let all = run(&model, &method, &TEXTS[..1], Target::All, &pad());
-    // input forward + baseline forward + one chunk of 50 steps
-    assert_eq!(model.runs.get(), 3);
+    // input, baseline activation, path start F(x₀), and ONE chunk of 50 steps for 5 labels
+    assert_eq!(model.runs.get(), 4);
     for (j, target) in all[0].targets.iter().enumerate() {
         let alone = run(&model, &method, &TEXTS[..1], Target::Indices { indices: vec![j] }, &pad());
         assert_eq!(alone[0].targets.len(), 1);
