@@ -48,6 +48,21 @@ pub struct TargetAttribution {
     /// An estimate of the quadrature error, where the method computes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_estimate: Option<f64>,
+    /// For layer sweeps (conductance of every encoder layer): how importance moves through
+    /// the network, one column per layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer_sweep: Option<LayerSweep>,
+}
+
+/// Per-token attributions at several layers for one label: a tokens × layers matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerSweep {
+    /// The layer names, in forward order (the matrix's columns).
+    pub layers: Vec<String>,
+    /// `scores[token][layer]`: the token's attribution (summed over hidden units) at each layer.
+    pub scores: Vec<Vec<f64>>,
+    /// Each layer's completeness delta Σ_tokens scores − (F(x) − F(x₀)).
+    pub deltas: Vec<f64>,
 }
 
 impl TargetAttribution {

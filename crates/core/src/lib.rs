@@ -22,7 +22,7 @@ pub mod registry;
 mod target;
 mod text;
 
-pub use attribution::{Attribution, Output, TargetAttribution};
+pub use attribution::{Attribution, LayerSweep, Output, TargetAttribution};
 pub use error::{Error, ErrorKind, Result};
 pub use hooks::Hooks;
 pub use method::{Baseline, Method, Reference, Request, explain};

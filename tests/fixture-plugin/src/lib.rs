@@ -102,6 +102,7 @@ impl Method for EvenSpread {
                         delta: Some(total - change),
                         steps: None,
                         error_estimate: None,
+                        layer_sweep: None,
                     }
                 })
                 .collect();

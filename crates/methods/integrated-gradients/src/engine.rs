@@ -320,6 +320,7 @@ fn assemble(
             delta: Some(total - (f_input - f_baseline)),
             steps: Some(settings.n_steps),
             error_estimate: None,
+            layer_sweep: None,
         });
     }
     let mut warnings = Vec::new();

@@ -1,0 +1,1 @@
+//! Layer Conductance, Neuron Conductance and the all-layer sweep, as Captum defines them.

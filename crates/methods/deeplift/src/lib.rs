@@ -1,0 +1,1 @@
+//! Exact DeepLift and DeepLiftShap for transformers: completeness to float precision.
