@@ -84,6 +84,10 @@ pub enum Error {
     /// A broken internal invariant: a bug in explainer.
     #[error("internal error (please report): {0}")]
     Internal(String),
+    /// A hook stopped the forward pass after the named layer ([`crate::Hooks::stop_after`]);
+    /// [`crate::hooks::run_to_layer`] turns it into success. Seen anywhere else, it is a bug.
+    #[error("internal error (please report): the forward pass was stopped after layer {0:?}")]
+    Stopped(String),
 }
 
 impl Error {
@@ -97,7 +101,7 @@ impl Error {
             | Error::InvalidConfig(_)
             | Error::InvalidInput(_)
             | Error::File { .. } => ErrorKind::User,
-            Error::Torch(_) | Error::Internal(_) => ErrorKind::Internal,
+            Error::Torch(_) | Error::Internal(_) | Error::Stopped(_) => ErrorKind::Internal,
         }
     }
 

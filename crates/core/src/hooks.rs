@@ -33,6 +33,7 @@ struct Entry {
     record: Record,
     seen: Option<Tensor>,
     visits: usize,
+    stop: bool,
 }
 
 /// The hooks of one forward pass, at most one entry per layer.
@@ -74,6 +75,7 @@ impl Hooks {
                     record: Record::Nothing,
                     seen: None,
                     visits: 0,
+                    stop: false,
                 });
                 self.entries.len() - 1
             }
@@ -106,6 +108,14 @@ impl Hooks {
     /// Replaces the activation at `layer` by a fixed tensor of the same shape.
     pub fn replace_with(&mut self, layer: &str, value: Tensor) -> &mut Self {
         self.replace(layer, move |_| Ok(value.shallow_clone()))
+    }
+
+    /// Stops the forward pass right after `layer` (after its replacement and recording): the
+    /// model's `forward` then returns [`Error::Stopped`]. Use [`run_to_layer`], which asks for
+    /// this and turns the stop into the recorded activation, to get an activation cheaply.
+    pub fn stop_after(&mut self, layer: &str) -> &mut Self {
+        self.entry(layer).stop = true;
+        self
     }
 
     /// Whether no hook is registered.
@@ -190,6 +200,25 @@ impl Hooks {
                 entry.seen = Some(value.shallow_clone());
             }
         }
+        if entry.stop {
+            return Err(Error::Stopped(layer.to_owned()));
+        }
         Ok(value)
+    }
+}
+
+/// The activation at `layer` for `input`, without running the rest of the model and without
+/// a gradient graph: the forward pass stops right after the layer. `hooks` may carry
+/// replacements at earlier layers (e.g. reference embeddings at `embeddings.word`).
+pub fn run_to_layer(
+    model: &dyn crate::Model,
+    input: &crate::InputBatch,
+    mut hooks: Hooks,
+    layer: &str,
+) -> Result<Tensor> {
+    hooks.read(layer).stop_after(layer);
+    match tch::no_grad(|| model.run(input, Some(&mut hooks), &crate::DefaultOps)) {
+        Ok(_) | Err(Error::Stopped(_)) => Ok(hooks.get(layer)?.shallow_clone()),
+        Err(e) => Err(e),
     }
 }
