@@ -387,7 +387,7 @@ fn assemble(
             per_dimension,
             f_input,
             f_baseline,
-            delta: settings.multiply_by_inputs.then(|| total - (f_input - f_baseline)),
+            delta: settings.multiply_by_inputs.then_some(total - (f_input - f_baseline)),
             steps: None,
             error_estimate: None,
             layer_sweep: None,
