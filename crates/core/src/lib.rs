@@ -11,6 +11,7 @@
 //! See `docs/ARCHITECTURE.md` at the repository root for how the crates fit together.
 
 mod attribution;
+pub mod axioms;
 mod error;
 pub mod hooks;
 mod method;
@@ -23,6 +24,7 @@ mod target;
 mod text;
 
 pub use attribution::{Attribution, LayerSweep, Output, TargetAttribution};
+pub use axioms::{Axiom, Claim, Tolerance};
 pub use error::{Error, ErrorKind, Result};
 pub use hooks::Hooks;
 pub use method::{Baseline, Method, Reference, Request, explain};

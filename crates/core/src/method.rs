@@ -4,7 +4,7 @@ use std::fmt;
 
 use tch::Tensor;
 
-use crate::{Attribution, Capabilities, Encoding, Error, Model, Output, Result, Target};
+use crate::{Attribution, Capabilities, Claim, Encoding, Error, Model, Output, Result, Target};
 
 /// What to explain: texts, labels, baseline, and which output.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +33,13 @@ pub trait Method: fmt::Debug + Send + Sync {
 
     /// Whether results carry a convergence (completeness) delta.
     fn has_convergence_delta(&self) -> bool;
+
+    /// The axioms this configuration guarantees and how closely (none by default). The
+    /// conformance suite (`explainer-axioms`) checks every claim of every registered method;
+    /// claim only what holds for f32 models of any architecture the method accepts.
+    fn claims(&self) -> Vec<Claim> {
+        Vec::new()
+    }
 
     /// Checks the configuration (e.g. a positive step count); called before explaining.
     fn validate(&self) -> Result<()> {

@@ -273,6 +273,35 @@ impl TinyClassifier {
         Ok(model)
     }
 
+    /// A functionally equal model with another implementation: the units of the gated
+    /// feed-forward block permuted by `permutation` (a permutation of `0..inner`). For
+    /// implementation-invariance checks.
+    pub fn with_permuted_inner_units(&self, permutation: &[i64]) -> Result<Self> {
+        let mut sorted = permutation.to_vec();
+        sorted.sort_unstable();
+        if sorted != (0..self.config.inner as i64).collect::<Vec<_>>() {
+            return Err(Error::InvalidInput(format!(
+                "not a permutation of 0..{}: {permutation:?}",
+                self.config.inner
+            )));
+        }
+        let index = Tensor::from_slice(permutation);
+        let mut params = BTreeMap::new();
+        for (name, t) in &self.params {
+            let permuted = match name.as_str() {
+                "gate.up.weight" | "gate.up.bias" | "gate.gate.weight" | "gate.gate.bias" => {
+                    t.f_index_select(0, &index)?
+                }
+                "gate.down.weight" => t.f_index_select(1, &index)?,
+                _ => t.shallow_clone(),
+            };
+            params.insert(name.clone(), permuted);
+        }
+        let mut model = Self::from_parts(self.config.clone(), params)?;
+        model.kind = self.kind;
+        Ok(model)
+    }
+
     /// The same model declaring only `capabilities` (to test what methods do with models that
     /// offer less).
     pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {

@@ -19,7 +19,8 @@ mod engine;
 pub mod rules;
 
 use explainer_core::{
-    Attribution, Capabilities, Capability, Error, Method, MethodEntry, Model, Request, Result, layer_names,
+    Attribution, Axiom, Capabilities, Capability, Claim, Error, Method, MethodEntry, Model, Request, Result,
+    Tolerance, layer_names,
 };
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +78,29 @@ impl Default for DeepLiftShap {
     }
 }
 
+/// What exact DeepLift guarantees, with tolerances that hold in f32. Completeness: within
+/// 1e-4 of |F(x) − F(x₀)|, plus 1e-5 for the f32 forward's own rounding of F(x) − F(x₀)
+/// (see docs/methods/deeplift.md). Not implementation invariance: DeepLift's rules see the
+/// network's structure, not only its function (Sundararajan et al. 2017, §2).
+fn claims(multiply_by_inputs: bool) -> Vec<Claim> {
+    let mut claims = vec![
+        Claim::new(Axiom::Sensitivity, Tolerance::new(0.0, 1e-9)),
+        Claim::new(Axiom::DummyToken, Tolerance::new(1e-7, 1e-9)),
+        Claim::new(Axiom::Symmetry, Tolerance::new(1e-5, 1e-9)),
+        Claim::new(Axiom::Linearity, Tolerance::new(1e-4, 1e-7)),
+        Claim::new(Axiom::BaselineIdentity, Tolerance::new(0.0, 1e-12)),
+        Claim::new(Axiom::BatchInvariance, Tolerance::new(1e-4, 1e-7)),
+        Claim::new(Axiom::Determinism, Tolerance::EXACT),
+    ];
+    if multiply_by_inputs {
+        claims.push(Claim::new(Axiom::Completeness, Tolerance::new(1e-4, 1e-5)));
+    } else {
+        // Multipliers alone: neither complete nor zero at the baseline.
+        claims.retain(|c| matches!(c.axiom, Axiom::Linearity | Axiom::BatchInvariance | Axiom::Determinism));
+    }
+    claims
+}
+
 fn check(name: &str, memory_budget_mb: usize) -> Result<()> {
     if memory_budget_mb == 0 {
         return Err(Error::InvalidConfig(format!("{name}: memory_budget_mb must be positive")));
@@ -92,6 +116,10 @@ impl Method for DeepLift {
 
     fn has_convergence_delta(&self) -> bool {
         true
+    }
+
+    fn claims(&self) -> Vec<Claim> {
+        claims(self.multiply_by_inputs)
     }
 
     fn validate(&self) -> Result<()> {
@@ -121,6 +149,10 @@ impl Method for DeepLiftShap {
 
     fn has_convergence_delta(&self) -> bool {
         true
+    }
+
+    fn claims(&self) -> Vec<Claim> {
+        claims(self.multiply_by_inputs)
     }
 
     fn validate(&self) -> Result<()> {

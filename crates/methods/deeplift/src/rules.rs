@@ -33,6 +33,10 @@ use tch::{Kind, Tensor};
 /// derivative's error (~f'''·Δx²/24) is below 1e-12.
 const SECANT_FLOOR: f64 = 1e-6;
 
+/// Softmax indices whose shortfall is within this (relative) of the least one are tied for
+/// the shift index j* (see [`DeepLiftOps::softmax`]).
+const TIE: f64 = 1e-6;
+
 /// The DeepLift rules for a forward pass of `2 × pairs` rows (inputs, then references).
 #[derive(Debug, Clone, Copy)]
 pub struct DeepLiftOps {
@@ -220,12 +224,21 @@ impl OpRules for DeepLiftOps {
         let (a, b) = self.halves(x)?;
         // j*: the index whose score is nearest the top of BOTH rows (the smallest of the two
         // shortfalls' maximum). Shifting both rows by their score there keeps every exponent
-        // at most that shortfall, and the sums at least exp(0) = 1.
+        // at most that shortfall, and the sums at least exp(0) = 1. Indices tied for j*
+        // (equal tokens in equal places of input and reference) share the shift equally, so
+        // that interchangeable tokens keep equal attributions: the shift is then the mean of
+        // the tied scores, still a fixed linear selection, still ≤ that shortfall below the
+        // top, and some tied score is ≥ the mean, so the sums stay ≥ 1.
         let short_a = a.f_amax([dim], true)?.f_sub(&a)?;
         let short_b = b.f_amax([dim], true)?.f_sub(&b)?;
-        let j = short_a.f_maximum(&short_b)?.f_argmin(dim, true)?;
-        let j = Tensor::f_cat(&[&j, &j], 0)?;
-        let shifted = x.f_sub(&x.f_gather(dim, &j, false)?)?;
+        let shortfall = short_a.f_maximum(&short_b)?.f_to_kind(Kind::Double)?;
+        let least = shortfall.f_amin([dim], true)?;
+        let slack = least.f_abs()?.f_add_scalar(1.0)?.f_mul_scalar(TIE)?;
+        let tied = shortfall.f_le_tensor(&least.f_add(&slack)?)?.f_to_kind(x.kind())?;
+        let weights = tied.f_div(&tied.f_sum_dim_intlist([dim].as_slice(), true, x.kind())?)?;
+        let weights = Tensor::f_cat(&[&weights, &weights], 0)?;
+        let shift = x.f_mul(&weights)?.f_sum_dim_intlist([dim].as_slice(), true, x.kind())?;
+        let shifted = x.f_sub(&shift)?;
         let e = self.unary(Unary::Exp, &shifted)?;
         let total = e.f_sum_dim_intlist([dim].as_slice(), true, x.kind())?;
         let inverse = self.unary(Unary::Reciprocal, &total)?;

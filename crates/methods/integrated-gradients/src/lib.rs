@@ -19,8 +19,8 @@
 mod engine;
 
 use explainer_core::{
-    Attribution, Capabilities, Capability, Error, Method, MethodEntry, Model, Request, Result, Rule,
-    layer_names,
+    Attribution, Axiom, Capabilities, Capability, Claim, Error, Method, MethodEntry, Model, Request, Result,
+    Rule, Tolerance, layer_names,
 };
 use serde::{Deserialize, Serialize};
 
@@ -117,6 +117,33 @@ impl From<&IntegratedGradients> for LayerIntegratedGradients {
 }
 
 impl LayerIntegratedGradients {
+    /// The axioms Integrated Gradients guarantees (Sundararajan et al. 2017), with tolerances
+    /// that hold in f32. Completeness holds up to the quadrature error: claimed within 1 % of
+    /// |F(x) − F(x₀)| for Gauss–Legendre, the midpoint and the textbook trapezoid rule with at
+    /// least 20 steps, and within `tolerance` in adaptive mode; not claimed for the one-sided
+    /// Riemann rules or Captum's `riemann_trapezoid` (whose weights sum to (n − 1)/n).
+    fn axiom_claims(&self) -> Vec<Claim> {
+        let mut claims = vec![
+            Claim::new(Axiom::Sensitivity, Tolerance::new(0.0, 1e-9)),
+            Claim::new(Axiom::DummyToken, Tolerance::new(1e-7, 1e-9)),
+            Claim::new(Axiom::Symmetry, Tolerance::new(1e-5, 1e-9)),
+            Claim::new(Axiom::Linearity, Tolerance::new(1e-4, 1e-7)),
+            Claim::new(Axiom::ImplementationInvariance, Tolerance::new(1e-4, 1e-7)),
+            Claim::new(Axiom::BaselineIdentity, Tolerance::new(0.0, 1e-12)),
+            Claim::new(Axiom::BatchInvariance, Tolerance::new(1e-4, 1e-7)),
+            Claim::new(Axiom::Determinism, Tolerance::EXACT),
+        ];
+        let converging = matches!(self.rule, Rule::GaussLegendre | Rule::RiemannMiddle | Rule::Trapezoid);
+        match self.tolerance {
+            Some(t) => claims.push(Claim::new(Axiom::Completeness, Tolerance::new(1e-4, t + 1e-6))),
+            None if converging && self.n_steps >= 20 => {
+                claims.push(Claim::new(Axiom::Completeness, Tolerance::new(1e-2, 1e-6)))
+            }
+            None => {}
+        }
+        claims
+    }
+
     fn check(&self, name: &str) -> Result<()> {
         self.rule.points(self.n_steps)?;
         if self.memory_budget_mb == 0 {
@@ -198,6 +225,10 @@ impl Method for LayerIntegratedGradients {
         true
     }
 
+    fn claims(&self) -> Vec<Claim> {
+        self.axiom_claims()
+    }
+
     fn validate(&self) -> Result<()> {
         self.check("layer-integrated-gradients")
     }
@@ -215,6 +246,10 @@ impl Method for IntegratedGradients {
 
     fn has_convergence_delta(&self) -> bool {
         true
+    }
+
+    fn claims(&self) -> Vec<Claim> {
+        LayerIntegratedGradients::from(self).axiom_claims()
     }
 
     fn validate(&self) -> Result<()> {

@@ -1,0 +1,203 @@
+//! The conformance suite on the registered methods (Integrated Gradients, Layer IG, DeepLift,
+//! DeepLiftShap), on random tiny models in f32 and f64 and on a Hugging Face fixture
+//! checkpoint, and proof that it fails a method that claims an axiom it breaks.
+
+#![allow(clippy::unwrap_used)]
+
+use explainer_axioms::{Report, Subject, SuiteOptions, Verdict, run_suite, strategies};
+use explainer_core::{
+    Attribution, Axiom, Capabilities, Claim, Method, Model, Request, Result, Tolerance, explain,
+};
+use explainer_deeplift::DeepLift;
+use explainer_testing::TinyClassifier;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+use serde::{Deserialize, Serialize};
+// The plugins whose claims the suite checks.
+use explainer_deeplift as _;
+use explainer_integrated_gradients as _;
+
+fn options(cases: u32) -> SuiteOptions {
+    SuiteOptions { cases, ..SuiteOptions::default() }
+}
+
+fn assert_passes(report: &Report) {
+    assert!(report.passed(), "{}", report.to_markdown());
+}
+
+/// A tiny model, its twin with permuted hidden units, position-blind.
+fn subject_models(double: bool, seed: u64) -> (TinyClassifier, TinyClassifier) {
+    let mut runner = TestRunner::deterministic();
+    let mut model = strategies::tiny_models(double).new_tree(&mut runner).unwrap().current();
+    for _ in 0..seed {
+        model = strategies::tiny_models(double).new_tree(&mut runner).unwrap().current();
+    }
+    let config = explainer_testing::TinyConfig { positions: false, ..model.config().clone() };
+    let mut blind = TinyClassifier::new(config).unwrap();
+    if double {
+        blind = blind.to_kind(tch::Kind::Double).unwrap();
+    }
+    let inner = blind.config().inner as i64;
+    let permutation: Vec<i64> = (0..inner).rev().collect();
+    let twin = blind.with_permuted_inner_units(&permutation).unwrap();
+    (blind, twin)
+}
+
+#[test]
+fn every_registered_claim_holds_on_random_tiny_models_in_f32_and_f64() {
+    for (double, seed) in [(true, 0), (false, 1)] {
+        let (model, twin) = subject_models(double, seed);
+        let subject = Subject::new(&model).with_twin(&twin).position_blind();
+        let report = run_suite(&subject, &options(SuiteOptions::default().cases));
+        println!("{}", report.to_markdown());
+        assert_passes(&report);
+        // Every axiom the methods claim was really checked, none skipped on this subject.
+        assert!(report.rows.iter().all(|r| r.verdict == Verdict::Pass), "{}", report.to_markdown());
+        for method in ["layer-integrated-gradients", "integrated-gradients", "deeplift", "deeplift-shap"] {
+            let row = report.row(method, Axiom::Completeness).unwrap();
+            assert!(row.cases > 0);
+        }
+        assert!(
+            report.row("deeplift", Axiom::ImplementationInvariance).is_none(),
+            "DeepLift does not claim it"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3, ..ProptestConfig::default() })]
+
+    /// Random models from the strategy (with position embeddings: symmetry is skipped there).
+    #[test]
+    fn claims_hold_on_models_drawn_by_proptest(model in strategies::tiny_models(true)) {
+        let report = run_suite(&Subject::new(&model), &options(3));
+        prop_assert!(report.passed(), "{}", report.to_markdown());
+        let symmetry = report.row("deeplift", Axiom::Symmetry).unwrap();
+        prop_assert!(matches!(symmetry.verdict, Verdict::Skipped(_)));
+    }
+}
+
+#[test]
+fn the_suite_runs_on_a_hugging_face_checkpoint() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../transformers/tests/fixtures/bert-tiny-multilabel");
+    let model = explainer_transformers::HfClassifier::load(&dir).unwrap();
+    let methods: Vec<Box<dyn Method>> = vec![Box::new(DeepLift::default())];
+    let report = run_suite(
+        &Subject::new(&model),
+        &SuiteOptions { cases: 3, methods: Some(methods), ..SuiteOptions::default() },
+    );
+    println!("{}", report.to_markdown());
+    assert_passes(&report);
+}
+
+/// DeepLift with every attribution scaled: completeness breaks, but it still claims it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Inflated {
+    factor: f64,
+}
+
+#[typetag::serde(name = "test-inflated-deeplift")]
+impl Method for Inflated {
+    fn requires(&self) -> Capabilities {
+        DeepLift::default().requires()
+    }
+    fn has_convergence_delta(&self) -> bool {
+        true
+    }
+    fn claims(&self) -> Vec<Claim> {
+        vec![
+            Claim::new(Axiom::Completeness, Tolerance::new(1e-4, 1e-6)),
+            Claim::new(Axiom::BaselineIdentity, Tolerance::new(0.0, 1e-12)),
+        ]
+    }
+    fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
+        let mut results = explain(&DeepLift::default(), model, request)?;
+        for a in &mut results {
+            for t in &mut a.targets {
+                t.tokens.iter_mut().for_each(|v| *v *= self.factor);
+            }
+        }
+        Ok(results)
+    }
+}
+
+/// Spreads F(x) − F(x₀) evenly over the tokens (complete) and claims the dummy axiom, which
+/// an even spread breaks.
+#[derive(Debug, Serialize, Deserialize)]
+struct EvenSpreadClaimingDummy;
+
+#[typetag::serde(name = "test-even-spread-dummy")]
+impl Method for EvenSpreadClaimingDummy {
+    fn requires(&self) -> Capabilities {
+        DeepLift::default().requires()
+    }
+    fn has_convergence_delta(&self) -> bool {
+        true
+    }
+    fn claims(&self) -> Vec<Claim> {
+        vec![
+            Claim::new(Axiom::Completeness, Tolerance::new(1e-4, 1e-6)),
+            Claim::new(Axiom::DummyToken, Tolerance::new(1e-7, 1e-9)),
+        ]
+    }
+    fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
+        let mut results = explain(&DeepLift::default(), model, request)?;
+        for a in &mut results {
+            for t in &mut a.targets {
+                let n = t.tokens.len() as f64;
+                let total: f64 = t.tokens.iter().sum();
+                t.tokens.iter_mut().for_each(|v| *v = total / n);
+            }
+        }
+        Ok(results)
+    }
+}
+
+#[test]
+fn a_method_claiming_an_axiom_it_breaks_fails_the_suite_with_a_shrunk_counterexample() {
+    let model = TinyClassifier::default_multilabel().to_kind(tch::Kind::Double).unwrap();
+    let methods: Vec<Box<dyn Method>> = vec![
+        Box::new(Inflated { factor: 1.01 }),
+        Box::new(EvenSpreadClaimingDummy),
+        Box::new(DeepLift::default()),
+    ];
+    let report = run_suite(
+        &Subject::new(&model),
+        &SuiteOptions { cases: 8, methods: Some(methods), max_shrink_iters: 64, ..SuiteOptions::default() },
+    );
+    println!("{}", report.to_markdown());
+    assert!(!report.passed());
+    let broken = report.row("test-inflated-deeplift", Axiom::Completeness).unwrap();
+    assert_eq!(broken.verdict, Verdict::Fail);
+    assert!(broken.worst_deviation > broken.allowed);
+    let example = broken.counterexample.as_deref().unwrap();
+    assert!(example.contains("deviation") && example.contains("ids"), "{example}");
+    // Shrunk: proptest reduces the text towards the fewest tokens that still fail.
+    let ids: Vec<i64> = example
+        .split("ids [")
+        .nth(1)
+        .unwrap()
+        .split(']')
+        .next()
+        .unwrap()
+        .split(", ")
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let body = &ids[1..ids.len() - 1];
+    assert!(body.len() <= 3, "not shrunk: {example}");
+    // What it does not break still passes.
+    assert_eq!(report.row("test-inflated-deeplift", Axiom::BaselineIdentity).unwrap().verdict, Verdict::Pass);
+    assert_eq!(report.row("test-even-spread-dummy", Axiom::Completeness).unwrap().verdict, Verdict::Pass);
+    assert_eq!(report.row("test-even-spread-dummy", Axiom::DummyToken).unwrap().verdict, Verdict::Fail);
+    // The honest method beside them passes.
+    assert!(report.rows.iter().filter(|r| r.method == "deeplift").all(|r| r.verdict != Verdict::Fail));
+    // The Markdown and JSON forms say so.
+    assert!(report.to_markdown().contains("**FAIL**"));
+    let back: Report = serde_json::from_str(&report.to_json()).unwrap();
+    for (a, b) in back.rows.iter().zip(&report.rows) {
+        assert_eq!((&a.method, a.axiom, &a.verdict, a.cases), (&b.method, b.axiom, &b.verdict, b.cases));
+        assert_eq!(a.counterexample, b.counterexample);
+    }
+}
