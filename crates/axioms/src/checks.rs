@@ -172,7 +172,8 @@ pub fn measure(
             let a = one_result(run(method, model, &texts, Output::Probability)?)?;
             Ok(worst(a.targets.iter().map(|t| {
                 let change = t.f_input - t.f_baseline;
-                Measure::holds((t.total() - change).abs(), tolerance.allowed(change))
+                let mass: f64 = t.tokens.iter().map(|v| v.abs()).sum();
+                Measure::holds((t.total() - change).abs(), tolerance.allowed_with_mass(change, mass))
             })))
         }
         Axiom::LayerConservation => {
@@ -186,8 +187,10 @@ pub fn measure(
                 })?;
                 let change = t.f_input - t.f_baseline;
                 for (l, _) in sweep.layers.iter().enumerate() {
-                    let total: f64 = sweep.scores.iter().map(|row| row.get(l).copied().unwrap_or(0.0)).sum();
-                    measures.push(Measure::holds((total - change).abs(), tolerance.allowed(change)));
+                    let column = sweep.scores.iter().map(|row| row.get(l).copied().unwrap_or(0.0));
+                    let (total, mass) = column.fold((0.0, 0.0), |(s, m), v| (s + v, m + v.abs()));
+                    let allowed = tolerance.allowed_with_mass(change, mass);
+                    measures.push(Measure::holds((total - change).abs(), allowed));
                 }
             }
             Ok(worst(measures))

@@ -128,7 +128,7 @@ impl Report {
             }
             out.push('\n');
         }
-        out.push_str("\n| method | axiom | verdict | cases | worst deviation | allowed there | tolerance (rel, abs) |\n");
+        out.push_str("\n| method | axiom | verdict | cases | worst deviation | allowed there | tolerance (rel, abs, of Σ\\|A\\|) |\n");
         out.push_str("|---|---|---|---|---|---|---|\n");
         for r in &self.rows {
             let verdict = match &r.verdict {
@@ -137,7 +137,7 @@ impl Report {
                 Verdict::Skipped(why) => format!("skipped: {}", escape(why)),
             };
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {:.3e} | {:.3e} | {:.0e}, {:.0e} |\n",
+                "| {} | {} | {} | {} | {:.3e} | {:.3e} | {:.0e}, {:.0e}, {:.0e} |\n",
                 escape(&r.method),
                 r.axiom,
                 verdict,
@@ -145,7 +145,8 @@ impl Report {
                 r.worst_deviation,
                 r.allowed,
                 r.tolerance.relative,
-                r.tolerance.absolute
+                r.tolerance.absolute,
+                r.tolerance.of_mass
             ));
         }
         let failures: Vec<&Row> = self.failures().collect();

@@ -54,10 +54,12 @@ fn every_registered_claim_holds_on_random_tiny_models_in_f32_and_f64() {
         assert_passes(&report);
         // Every axiom the methods claim was really checked, none skipped on this subject.
         assert!(report.rows.iter().all(|r| r.verdict == Verdict::Pass), "{}", report.to_markdown());
-        for method in ["layer-integrated-gradients", "integrated-gradients", "deeplift", "deeplift-shap"] {
+        for method in ["deeplift", "deeplift-shap"] {
             let row = report.row(method, Axiom::Completeness).unwrap();
             assert!(row.cases > 0);
         }
+        // Layer IG claims completeness only in adaptive mode.
+        assert!(report.row("layer-integrated-gradients", Axiom::Completeness).is_none());
         assert!(
             report.row("deeplift", Axiom::ImplementationInvariance).is_none(),
             "DeepLift does not claim it"
@@ -78,18 +80,48 @@ proptest! {
     }
 }
 
+/// Every committed Hugging Face fixture checkpoint (BERT, DistilBERT, RoBERTa, XLM-R;
+/// multi-label and multi-class), f32, DeepLift and Layer IG.
 #[test]
-fn the_suite_runs_on_a_hugging_face_checkpoint() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../transformers/tests/fixtures/bert-tiny-multilabel");
-    let model = explainer_transformers::HfClassifier::load(&dir).unwrap();
-    let methods: Vec<Box<dyn Method>> = vec![Box::new(DeepLift::default())];
-    let report = run_suite(
-        &Subject::new(&model),
-        &SuiteOptions { cases: 3, methods: Some(methods), ..SuiteOptions::default() },
-    );
-    println!("{}", report.to_markdown());
+fn adaptive_layer_integrated_gradients_claims_and_keeps_completeness() {
+    let (model, twin) = subject_models(false, 3);
+    let adaptive = explainer_integrated_gradients::LayerIntegratedGradients {
+        n_steps: 16,
+        tolerance: Some(1e-4),
+        ..Default::default()
+    };
+    let methods: Vec<Box<dyn Method>> = vec![Box::new(adaptive)];
+    let subject = Subject::new(&model).with_twin(&twin).position_blind();
+    let report =
+        run_suite(&subject, &SuiteOptions { cases: 4, methods: Some(methods), ..SuiteOptions::default() });
     assert_passes(&report);
+    let row = report.row("layer-integrated-gradients", Axiom::Completeness).unwrap();
+    assert_eq!(row.verdict, Verdict::Pass);
+    assert!(row.allowed > 0.0 && row.allowed <= 1.01e-4);
+}
+
+#[test]
+fn the_suite_holds_on_every_hugging_face_fixture_checkpoint() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../transformers/tests/fixtures");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.retain(|d| d.join("model.safetensors").exists());
+    dirs.sort();
+    assert!(dirs.len() >= 6);
+    for dir in dirs {
+        let model = explainer_transformers::HfClassifier::load(&dir).unwrap();
+        let methods: Vec<Box<dyn Method>> = vec![
+            Box::new(DeepLift::default()),
+            Box::new(explainer_integrated_gradients::LayerIntegratedGradients::default()),
+        ];
+        let options = SuiteOptions { cases: 2, methods: Some(methods), ..SuiteOptions::default() };
+        let report = run_suite(&Subject::new(&model), &options);
+        assert_passes(&report);
+        println!(
+            "{}: {} claims pass",
+            dir.display(),
+            report.rows.iter().filter(|r| r.verdict == Verdict::Pass).count()
+        );
+    }
 }
 
 /// DeepLift with every attribution scaled: completeness breaks, but it still claims it.

@@ -78,30 +78,45 @@ impl fmt::Display for Axiom {
     }
 }
 
-/// How far a check may deviate: `absolute + relative × scale`, where the scale is the axiom's
-/// natural size (|F(x) − F(x₀)| for completeness and layer conservation, the largest
-/// |attribution| of the case for the others). Sensitivity reads `absolute` as the smallest
-/// magnitude that counts as non-zero.
+/// How far a check may deviate: `absolute + relative × scale + of_mass × Σ|A|`, where the
+/// scale is the axiom's natural size (|F(x) − F(x₀)| for completeness and layer conservation,
+/// the largest |attribution| of the case for the others) and Σ|A| the case's total attribution
+/// mass (a path method's quadrature error grows with the path's variation, which Σ|A| tracks,
+/// not with its end-to-end change). Sensitivity reads `absolute` as the smallest magnitude that
+/// counts as non-zero.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Tolerance {
     /// Allowed deviation relative to the scale.
     pub relative: f64,
     /// Allowed deviation in the output's units.
     pub absolute: f64,
+    /// Allowed deviation relative to the total attribution mass Σ|A| (0 for most claims).
+    #[serde(default)]
+    pub of_mass: f64,
 }
 
 impl Tolerance {
     /// No deviation at all.
-    pub const EXACT: Tolerance = Tolerance { relative: 0.0, absolute: 0.0 };
+    pub const EXACT: Tolerance = Tolerance { relative: 0.0, absolute: 0.0, of_mass: 0.0 };
 
-    /// A tolerance.
+    /// A tolerance relative to the axiom's scale, plus an absolute part.
     pub const fn new(relative: f64, absolute: f64) -> Self {
-        Tolerance { relative, absolute }
+        Tolerance { relative, absolute, of_mass: 0.0 }
     }
 
-    /// The allowed deviation at `scale`.
+    /// The same tolerance, plus `of_mass` × the total attribution mass Σ|A|.
+    pub const fn plus_mass(self, of_mass: f64) -> Self {
+        Tolerance { of_mass, ..self }
+    }
+
+    /// The allowed deviation at `scale` (for claims without a mass part).
     pub fn allowed(&self, scale: f64) -> f64 {
         self.absolute + self.relative * scale.abs()
+    }
+
+    /// The allowed deviation at `scale` for a case whose attributions total `mass` = Σ|A|.
+    pub fn allowed_with_mass(&self, scale: f64, mass: f64) -> f64 {
+        self.allowed(scale) + self.of_mass * mass.abs()
     }
 }
 

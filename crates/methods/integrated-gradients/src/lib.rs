@@ -118,10 +118,12 @@ impl From<&IntegratedGradients> for LayerIntegratedGradients {
 
 impl LayerIntegratedGradients {
     /// The axioms Integrated Gradients guarantees (Sundararajan et al. 2017), with tolerances
-    /// that hold in f32. Completeness holds up to the quadrature error: claimed within 1 % of
-    /// |F(x) − F(x₀)| for Gauss–Legendre, the midpoint and the textbook trapezoid rule with at
-    /// least 20 steps, and within `tolerance` in adaptive mode; not claimed for the one-sided
-    /// Riemann rules or Captum's `riemann_trapezoid` (whose weights sum to (n − 1)/n).
+    /// that hold in f32. Completeness holds only up to the quadrature error, which has no
+    /// a-priori bound at a fixed step count (the conformance suite found deltas of a quarter of
+    /// the attribution mass at 50 Gauss–Legendre steps on a random DistilBERT), so it is claimed
+    /// only in adaptive mode: within `tolerance` (plus 1e-6), as long as `max_steps` suffices
+    /// (a result that stopped at `max_steps` says so in its warnings). Every result reports its
+    /// delta either way.
     fn axiom_claims(&self) -> Vec<Claim> {
         let mut claims = vec![
             Claim::new(Axiom::Sensitivity, Tolerance::new(0.0, 1e-9)),
@@ -133,13 +135,8 @@ impl LayerIntegratedGradients {
             Claim::new(Axiom::BatchInvariance, Tolerance::new(1e-4, 1e-7)),
             Claim::new(Axiom::Determinism, Tolerance::EXACT),
         ];
-        let converging = matches!(self.rule, Rule::GaussLegendre | Rule::RiemannMiddle | Rule::Trapezoid);
-        match self.tolerance {
-            Some(t) => claims.push(Claim::new(Axiom::Completeness, Tolerance::new(1e-4, t + 1e-6))),
-            None if converging && self.n_steps >= 20 => {
-                claims.push(Claim::new(Axiom::Completeness, Tolerance::new(1e-2, 1e-6)))
-            }
-            None => {}
+        if let Some(t) = self.tolerance {
+            claims.push(Claim::new(Axiom::Completeness, Tolerance::new(0.0, t + 1e-6)));
         }
         claims
     }
