@@ -8,9 +8,10 @@
 run:
 	@set -e; lt="$$(bash scripts/libtorch.sh)"; LIBTORCH="$$lt" cargo run --quiet -p explainer-cli -- smoke
 
-# The whole test suite.
+# The whole test suite. Also installs Debian's Chromium once (scripts/chromium.sh) for the
+# HTML report's real-browser test.
 test:
-	@set -e; lt="$$(bash scripts/libtorch.sh)"; LIBTORCH="$$lt" cargo test --workspace --no-fail-fast
+	@set -e; lt="$$(bash scripts/libtorch.sh)"; ch="$$(bash scripts/chromium.sh)"; LIBTORCH="$$lt" EXPLAINER_CHROMIUM="$$ch" cargo test --workspace --no-fail-fast
 
 fmt:
 	cargo fmt --all

@@ -1,0 +1,108 @@
+//! The set-up of a run, from flags or from a spec file: model, method, baseline, target,
+//! output kind, and the model's hash for the run record.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+use explainer_core::{Attribution, Baseline, Encoding, Method, Model, Output, Request, Target};
+
+use crate::model_hash::model_hash;
+use crate::models::{load_model, model_dir};
+use crate::options::{MethodArgs, TargetArgs};
+use crate::spec::SpecFile;
+
+/// Everything a run needs, checked.
+pub struct Setup {
+    /// The model folder.
+    pub model_dir: PathBuf,
+    /// The loaded model.
+    pub model: Box<dyn Model>,
+    /// `sha256:<hex>` of the model files.
+    pub model_hash: String,
+    /// The method.
+    pub method: Box<dyn Method>,
+    /// The baseline.
+    pub baseline: Box<dyn Baseline>,
+    /// The target rule.
+    pub target: Target,
+    /// The explained output.
+    pub output: Output,
+    /// When the run started (for the run record's duration).
+    pub started: Instant,
+    /// When the run started, RFC 3339 UTC.
+    pub created: String,
+}
+
+impl Setup {
+    /// From command-line flags: configs first (fast errors), then the model.
+    pub fn from_flags(model: Option<&Path>, methods: &MethodArgs, targets: &TargetArgs) -> Result<Setup> {
+        let started = Instant::now();
+        let created = crate::output::now_rfc3339();
+        let method = methods.method()?;
+        let baseline = methods.baseline()?;
+        let target = targets.target()?;
+        let dir = model_dir(model);
+        let loaded = load_model(&dir)?;
+        let hash = model_hash(&dir)?;
+        let setup = Setup {
+            model_dir: dir,
+            model: loaded,
+            model_hash: hash,
+            method,
+            baseline,
+            target,
+            output: targets.output(),
+            started,
+            created,
+        };
+        setup.precheck()?;
+        Ok(setup)
+    }
+
+    /// From an entry point of a spec file (the first unless `entry` names one): the model
+    /// hash is checked before the model is loaded.
+    pub fn from_spec(path: &Path, entry: Option<&str>) -> Result<Setup> {
+        let started = Instant::now();
+        let created = crate::output::now_rfc3339();
+        let spec = SpecFile::read(path)?;
+        let resolved = spec.resolve(path, entry)?;
+        let loaded = load_model(&resolved.model_dir)?;
+        let setup = Setup {
+            model_dir: resolved.model_dir,
+            model: loaded,
+            model_hash: resolved.model_hash,
+            method: resolved.method,
+            baseline: resolved.baseline,
+            target: resolved.target,
+            output: resolved.output,
+            started,
+            created,
+        };
+        setup.precheck()?;
+        Ok(setup)
+    }
+
+    /// Checks what can be checked before the first text: the method's config and needs, the
+    /// baseline's needs, and named labels or indices against the model.
+    fn precheck(&self) -> Result<()> {
+        let info = self.model.info();
+        self.method.validate()?;
+        info.require(&format!("method {:?}", self.method.typetag_name()), self.method.requires())?;
+        info.require(&format!("baseline {:?}", self.baseline.typetag_name()), self.baseline.requires())?;
+        self.target.resolve(info, &vec![0.0; info.labels.len()])?;
+        Ok(())
+    }
+
+    /// Explains a group of encoded texts, one attribution per text, in order.
+    pub fn explain(&self, encodings: &[Encoding]) -> explainer_core::Result<Vec<Attribution>> {
+        let request = Request {
+            encodings,
+            target: &self.target,
+            baseline: self.baseline.as_ref(),
+            output: self.output,
+            per_dimension: false,
+        };
+        explainer_core::explain(self.method.as_ref(), self.model.as_ref(), &request)
+    }
+}
