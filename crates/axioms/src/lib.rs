@@ -94,8 +94,10 @@ pub fn run_suite(subject: &Subject<'_>, options: &SuiteOptions) -> Report {
     };
     let info = subject.model.info();
     let mut rows = Vec::new();
+    let mut names = Vec::new();
     for method in methods {
         let name = method.typetag_name().to_owned();
+        names.push(name.clone());
         let claims = method.claims();
         let missing = info.require(&format!("method {name:?}"), method.requires()).err();
         for claim in claims {
@@ -116,7 +118,7 @@ pub fn run_suite(subject: &Subject<'_>, options: &SuiteOptions) -> Report {
             rows.push(check_claim(subject, method.as_ref(), &name, claim, options));
         }
     }
-    Report { model: info.name.clone(), cases_per_claim: options.cases, rows }
+    Report { model: info.name.clone(), cases_per_claim: options.cases, methods: names, rows }
 }
 
 fn check_claim(

@@ -73,6 +73,9 @@ pub struct Report {
     pub model: String,
     /// Cases generated per claim (before shrinking).
     pub cases_per_claim: u32,
+    /// Every method checked, claims or not, in order.
+    #[serde(default)]
+    pub methods: Vec<String>,
     /// One row per (method, claimed axiom).
     pub rows: Vec<Row>,
 }
@@ -100,8 +103,12 @@ impl Report {
 
     /// The report as Markdown: an axiom × method table, then one line per claim.
     pub fn to_markdown(&self) -> String {
-        let mut methods: Vec<&str> = self.rows.iter().map(|r| r.method.as_str()).collect();
-        methods.dedup();
+        let mut methods: Vec<&str> = self.methods.iter().map(String::as_str).collect();
+        for r in &self.rows {
+            if !methods.contains(&r.method.as_str()) {
+                methods.push(&r.method);
+            }
+        }
         let mut out = format!(
             "# Axiom conformance: {}\n\n{} cases per claim. {}\n\n",
             escape(&self.model),
@@ -148,6 +155,11 @@ impl Report {
                 r.tolerance.absolute,
                 r.tolerance.of_mass
             ));
+        }
+        let silent: Vec<&str> =
+            methods.iter().copied().filter(|m| !self.rows.iter().any(|r| r.method == *m)).collect();
+        if !silent.is_empty() {
+            out.push_str(&format!("\nMethods that claim no axiom: {}.\n", silent.join(", ")));
         }
         let failures: Vec<&Row> = self.failures().collect();
         if !failures.is_empty() {

@@ -49,6 +49,9 @@ pub enum Command {
     Methods(ListArgs),
     /// List the registered baseline providers with their options.
     Baselines(ListArgs),
+    /// Check every registered method's axiom claims on a model (docs/axioms.md); exit 1 when
+    /// one fails.
+    Conform(crate::conform::ConformArgs),
     /// Load a small model and print its label scores for some texts (the set-up check).
     Smoke {
         /// A model folder: a Hugging Face checkpoint (BERT, DistilBERT, RoBERTa families) or a

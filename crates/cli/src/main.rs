@@ -1,11 +1,13 @@
 //! `explainer`: explain the predictions of text classifiers.
 //!
 //! Subcommands: `explain` (one text), `batch` (JSONL/CSV streams, resumable, shardable),
-//! `export` (spec files), `methods` / `baselines` (the registries), `smoke` (the set-up check).
+//! `export` (spec files), `methods` / `baselines` (the registries), `conform` (the axiom
+//! suite), `smoke` (the set-up check).
 //! See docs/cli.md for every option and the exit codes.
 
 mod args;
 mod batch;
+mod conform;
 mod explain;
 mod export;
 mod listing;
@@ -103,6 +105,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Export(args) => export::run(args).map(|()| exit::OK),
         Command::Methods(args) => listing::methods(args.json).map(|()| exit::OK),
         Command::Baselines(args) => listing::baselines(args.json).map(|()| exit::OK),
+        Command::Conform(args) => conform::run(args),
         Command::Smoke { model, texts } => smoke::run(model, texts).map(|()| exit::OK),
     }
 }
