@@ -15,6 +15,7 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
 use serde::{Deserialize, Serialize};
 // The plugins whose claims the suite checks.
+use explainer_conductance as _;
 use explainer_deeplift as _;
 use explainer_integrated_gradients as _;
 
@@ -122,6 +123,66 @@ fn the_suite_holds_on_every_hugging_face_fixture_checkpoint() {
             report.rows.iter().filter(|r| r.verdict == Verdict::Pass).count()
         );
     }
+}
+
+/// The conductance sweep, claiming layer conservation within 5 % of each layer's attribution
+/// mass: true with many steps, false with two (conductance's sum converges as O(1/n)).
+#[derive(Debug, Serialize, Deserialize)]
+struct ConservingSweep {
+    n_steps: usize,
+}
+
+#[typetag::serde(name = "test-conserving-sweep")]
+impl Method for ConservingSweep {
+    fn requires(&self) -> Capabilities {
+        explainer_conductance::ConductanceSweep::default().requires()
+    }
+    fn has_convergence_delta(&self) -> bool {
+        true
+    }
+    fn claims(&self) -> Vec<Claim> {
+        vec![Claim::new(Axiom::LayerConservation, Tolerance::new(0.0, 1e-9).plus_mass(5e-2))]
+    }
+    fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
+        let sweep = explainer_conductance::ConductanceSweep { n_steps: self.n_steps, ..Default::default() };
+        explain(&sweep, model, request)
+    }
+}
+
+#[test]
+fn layer_conservation_is_checked_on_every_layer_of_a_sweep() {
+    let model = TinyClassifier::default_multilabel().to_kind(tch::Kind::Double).unwrap();
+    let methods: Vec<Box<dyn Method>> =
+        vec![Box::new(ConservingSweep { n_steps: 256 }), Box::new(ConservingSweep { n_steps: 2 })];
+    let options =
+        SuiteOptions { cases: 3, methods: Some(methods), max_shrink_iters: 16, ..SuiteOptions::default() };
+    let report = run_suite(&Subject::new(&model), &options);
+    println!("{}", report.to_markdown());
+    let verdicts: Vec<&Verdict> = report.rows.iter().map(|r| &r.verdict).collect();
+    assert_eq!(verdicts, [&Verdict::Pass, &Verdict::Fail], "{}", report.to_markdown());
+    // Layer conservation with a method that returns no sweep is a failure, not a pass.
+    #[derive(Debug, Serialize, Deserialize)]
+    struct NoSweep;
+    #[typetag::serde(name = "test-no-sweep")]
+    impl Method for NoSweep {
+        fn requires(&self) -> Capabilities {
+            DeepLift::default().requires()
+        }
+        fn has_convergence_delta(&self) -> bool {
+            true
+        }
+        fn claims(&self) -> Vec<Claim> {
+            vec![Claim::new(Axiom::LayerConservation, Tolerance::new(1e-4, 1e-6))]
+        }
+        fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
+            explain(&DeepLift::default(), model, request)
+        }
+    }
+    let options =
+        SuiteOptions { cases: 2, methods: Some(vec![Box::new(NoSweep)]), ..SuiteOptions::default() };
+    let report = run_suite(&Subject::new(&model), &options);
+    assert!(!report.passed());
+    assert!(report.rows[0].counterexample.as_deref().unwrap().contains("no layer sweep"));
 }
 
 /// DeepLift with every attribution scaled: completeness breaks, but it still claims it.
