@@ -36,6 +36,10 @@ pub struct ConformArgs {
     /// Seed of the case generator.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// A functionally equal model with another implementation (e.g. permuted hidden units):
+    /// enables the implementation-invariance check.
+    #[arg(long, value_name = "DIR")]
+    pub twin: Option<PathBuf>,
     /// Declare the model position-blind (equal tokens are interchangeable): enables symmetry.
     #[arg(long)]
     pub position_blind: bool,
@@ -69,7 +73,11 @@ pub fn run(args: ConformArgs) -> Result<u8> {
     if let Some(seed) = args.seed {
         options.seed = seed;
     }
+    let twin = args.twin.as_deref().map(load_model).transpose()?;
     let mut subject = Subject::new(model.as_ref());
+    if let Some(twin) = &twin {
+        subject = subject.with_twin(twin.as_ref());
+    }
     if args.position_blind {
         subject = subject.position_blind();
     }

@@ -31,11 +31,45 @@ fn conform_on_the_bundled_model_passes_and_writes_markdown_or_json() {
 }
 
 #[test]
+fn a_twin_model_enables_implementation_invariance() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = explainer_testing::TinyClassifier::default_multilabel();
+    let inner = model.config().inner as i64;
+    let permutation: Vec<i64> = (0..inner).rev().collect();
+    model.with_permuted_inner_units(&permutation).unwrap().save(dir.path()).unwrap();
+    let out = explainer()
+        .args([
+            "conform",
+            "--cases",
+            "2",
+            "--method",
+            "layer-integrated-gradients",
+            "--format",
+            "json",
+            "--twin",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["axiom"] == "implementation-invariance")
+        .unwrap()
+        .clone();
+    assert_eq!(row["verdict"], "pass", "{row}");
+}
+
+#[test]
 fn conform_errors_are_one_line() {
     for (args, expected) in [
         (vec!["conform", "--method", "deeplfit"], "did you mean"),
         (vec!["conform", "--cases", "0"], "--cases"),
         (vec!["conform", "--model", "/nonexistent/model"], "cannot load the model"),
+        (vec!["conform", "--twin", "/nonexistent/twin"], "cannot load the model"),
     ] {
         let out = explainer().args(&args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
