@@ -18,6 +18,10 @@ fn main() {
         return;
     };
     let lib = PathBuf::from(lib);
+    if let Some(version) = libtorch_version(&lib) {
+        // Recorded in reports' run metadata (option_env!("EXPLAINER_LIBTORCH_VERSION")).
+        println!("cargo:rustc-env=EXPLAINER_LIBTORCH_VERSION={version}");
+    }
     let mut dirs = vec![lib.clone()];
     // PyPI layout: <dir>/torch/lib beside <dir>/nvidia/{cuda_runtime,cuda_cupti}/lib.
     if let Some(site) = lib.parent().and_then(Path::parent) {
@@ -32,4 +36,17 @@ fn main() {
     for dir in dirs {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
     }
+}
+
+/// The version of the libtorch in `lib`'s parent: the PyPI wheel's `torch/version.py`
+/// (`__version__ = '2.13.0+cu130'`) or a standalone download's `build-version`.
+fn libtorch_version(lib: &Path) -> Option<String> {
+    let root = lib.parent()?;
+    if let Ok(text) = std::fs::read_to_string(root.join("version.py")) {
+        let line = text.lines().find(|l| l.starts_with("__version__"))?;
+        let version = line.split(['\'', '"']).nth(1)?;
+        return Some(version.to_owned());
+    }
+    let text = std::fs::read_to_string(root.join("build-version")).ok()?;
+    Some(text.trim().to_owned()).filter(|v| !v.is_empty() && !v.contains(char::is_whitespace))
 }

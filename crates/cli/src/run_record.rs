@@ -15,6 +15,9 @@ pub fn run_record(setup: &Setup, layer: &str) -> Result<Run> {
     let info = setup.model.info();
     let mut versions = BTreeMap::new();
     versions.insert("explainer".to_owned(), env!("CARGO_PKG_VERSION").to_owned());
+    // Set by scripts/rpath_build.rs from the libtorch the binary was linked against.
+    let libtorch = option_env!("EXPLAINER_LIBTORCH_VERSION").unwrap_or("unknown");
+    versions.insert("libtorch".to_owned(), libtorch.to_owned());
     Ok(Run {
         tool: TOOL.to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -42,6 +42,9 @@ fn json_report_carries_the_run_and_matches_the_models_scores() {
     assert_eq!(run["target"], "predicted");
     assert_eq!(run["output"], "probability");
     assert_eq!(run["layer"], "embeddings.word");
+    // The libtorch the binary links (torch 2.13.0's, from scripts/libtorch.sh).
+    let libtorch = run["versions"]["libtorch"].as_str().unwrap();
+    assert!(libtorch.starts_with("2.13."), "{libtorch}");
     let hash = run["model"]["hash"].as_str().unwrap();
     assert!(hash.starts_with("sha256:") && hash.len() == 7 + 64, "{hash}");
     let created = run["created"].as_str().unwrap();
