@@ -20,10 +20,9 @@
 
 use explainer_core::{
     Attribution, DefaultOps, Encoding, Error, Hooks, InputBatch, LayerSweep, Model, Output, Quadrature,
-    Reference, Request, Result, Rule, TargetAttribution, layer_names, tensor_row,
+    Reference, Request, Result, Rule, TargetAttribution, hooks::run_to_layer, layer_names, support,
+    tensor_row,
 };
-use std::cell::RefCell;
-use std::rc::Rc;
 
 use tch::{Device, Kind, Tensor};
 
@@ -107,39 +106,18 @@ struct Prepared {
 
 /// The model's explained output per label for a batch (probability or logit).
 fn explained(model: &dyn Model, logits: &Tensor, output: Output) -> Result<Tensor> {
-    match output {
-        Output::Probability => model.info().problem.scores(logits),
-        Output::Logit => Ok(logits.shallow_clone()),
-    }
+    support::explained_output(model, logits, output)
 }
 
-/// Estimated bytes of activations one interpolation row keeps for its backward pass (the
-/// estimate of the Integrated Gradients engine: ~18 hidden-sized vectors per token and layer
-/// plus the attention scores and probabilities).
-fn bytes_per_row(model: &dyn Model, tokens: usize) -> usize {
-    let info = model.info();
-    let layers = info.layers.iter().filter(|l| l.name.starts_with("encoder.")).count().max(1) + 1;
-    let hidden = info.hidden_size.max(1);
-    let heads = (hidden / 64).max(1);
-    let element = if model.kind() == Kind::Double { 8 } else { 4 };
-    element * tokens * layers * (18 * hidden + 3 * heads * tokens)
-}
-
-/// How many interpolation rows fit in the memory budget at this length.
+/// How many interpolation rows fit in the memory budget at this length (the estimate of the
+/// Integrated Gradients engine; see [`support::activation_bytes_per_row`]).
 pub(crate) fn rows_per_chunk(model: &dyn Model, tokens: usize, budget_mb: usize) -> usize {
-    let budget = budget_mb.saturating_mul(1 << 20);
-    (budget / bytes_per_row(model, tokens).max(1)).max(1)
+    support::rows_in_budget(support::activation_bytes_per_row(model, tokens, 18, 3), budget_mb)
 }
 
 /// Checks that every text is well formed and has tokens.
 fn check_texts(request: &Request<'_>) -> Result<()> {
-    for (i, e) in request.encodings.iter().enumerate() {
-        e.validate()?;
-        if e.is_empty() {
-            return Err(Error::InvalidInput(format!("text {i} has no tokens")));
-        }
-    }
-    Ok(())
+    support::check_encodings(request)
 }
 
 fn check_layer(model: &dyn Model, method: &str, layer: &str) -> Result<()> {
@@ -153,25 +131,11 @@ fn check_layer(model: &dyn Model, method: &str, layer: &str) -> Result<()> {
 }
 
 /// The word embeddings of `ids` (the input's other fields): the lookup at `embeddings.word`,
-/// without running the rest of the model — a replace hook takes the lookup and ends the pass.
+/// without running the rest of the model (`run_to_layer` stops the pass right after it).
 fn word_embeddings(model: &dyn Model, encoding: &Encoding, ids: &[i64]) -> Result<Tensor> {
-    const STOP: &str = "conductance: word embeddings taken, pass stopped";
     let baseline = Encoding { ids: ids.to_vec(), ..encoding.clone() };
     let batch = InputBatch::single(&baseline, model.device())?;
-    let taken = Rc::new(RefCell::new(None));
-    let slot = Rc::clone(&taken);
-    let mut hooks = Hooks::new();
-    hooks.replace(WORD, move |lookup| {
-        *slot.borrow_mut() = Some(lookup.f_detach()?);
-        Err(Error::Internal(STOP.into()))
-    });
-    let outcome = tch::no_grad(|| model.run(&batch, Some(&mut hooks), &DefaultOps));
-    let lookup = taken.borrow_mut().take();
-    match (lookup, outcome) {
-        (Some(lookup), _) => Ok(lookup),
-        (None, Err(e)) => Err(e),
-        (None, Ok(_)) => Err(Error::Internal(format!("the model never reached layer {WORD:?}"))),
-    }
+    run_to_layer(model, &batch, Hooks::new(), WORD)
 }
 
 /// Reads the word embeddings and `layers` on the input and on the path starts, in one pass.
@@ -313,14 +277,7 @@ fn reduce(per_dim: &Tensor, per_dimension: bool) -> Result<Reduced> {
 }
 
 fn warnings(model: &dyn Model, encoding: &Encoding, text: usize) -> Vec<String> {
-    let mut warnings = Vec::new();
-    if encoding.truncated {
-        warnings.push(format!(
-            "text {text} was truncated to the model's maximum of {} tokens; the rest was not explained",
-            model.encoder().max_len()
-        ));
-    }
-    warnings
+    support::truncation_warning(model, encoding, text).into_iter().collect()
 }
 
 /// Runs `each` over the texts, shortest first, and returns the results in request order.

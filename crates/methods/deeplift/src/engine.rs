@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use explainer_core::{
     Attribution, Encoding, Error, Hooks, InputBatch, Model, OpRules, Output, ProblemType, Reference, Request,
-    Result, TargetAttribution, Unary, hooks::run_to_layer, layer_names,
+    Result, TargetAttribution, Unary, hooks::run_to_layer, layer_names, support,
 };
 use tch::{Device, Kind, Tensor};
 
@@ -55,15 +55,10 @@ struct TextFacts {
     targets: Vec<usize>,
 }
 
-/// Estimated bytes one row keeps for its backward pass (as for Integrated Gradients, with
-/// room for the composed LayerNorm and the multipliers the DeepLift rules keep).
+/// Estimated bytes one row keeps for its backward pass: as for Integrated Gradients, with
+/// room for the composed LayerNorm and the multipliers the DeepLift rules keep.
 fn bytes_per_row(model: &dyn Model, tokens: usize) -> usize {
-    let info = model.info();
-    let layers = info.layers.iter().filter(|l| l.name.starts_with("encoder.")).count().max(1) + 1;
-    let hidden = info.hidden_size.max(1);
-    let heads = (hidden / 64).max(1);
-    let element = if model.kind() == Kind::Double { 8 } else { 4 };
-    element * tokens * layers * (28 * hidden + 6 * heads * tokens)
+    support::activation_bytes_per_row(model, tokens, 28, 6)
 }
 
 /// The explained output of a batch computed through the op rules, so that the output
@@ -120,12 +115,7 @@ pub(crate) fn explain(
             settings.method
         )));
     }
-    for (i, e) in request.encodings.iter().enumerate() {
-        e.validate()?;
-        if e.is_empty() {
-            return Err(Error::InvalidInput(format!("text {i} has no tokens")));
-        }
-    }
+    support::check_encodings(request)?;
     // Every text's references.
     let mut references: Vec<Vec<Reference>> = Vec::with_capacity(request.encodings.len());
     for (i, e) in request.encodings.iter().enumerate() {
@@ -393,13 +383,7 @@ fn assemble(
             layer_sweep: None,
         });
     }
-    let mut warnings = Vec::new();
-    if encoding.truncated {
-        warnings.push(format!(
-            "text {text} was truncated to the model's maximum of {} tokens; the rest was not explained",
-            model.encoder().max_len()
-        ));
-    }
+    let warnings: Vec<String> = support::truncation_warning(model, encoding, text).into_iter().collect();
     Ok(Attribution {
         method: settings.method.to_owned(),
         baseline: request.baseline.typetag_name().to_owned(),

@@ -11,7 +11,7 @@
 
 use explainer_core::{
     Attribution, DefaultOps, Encoding, Error, Hooks, InputBatch, Model, Output, Reference, Request, Result,
-    Rule, TargetAttribution, layer_names, tensor_row,
+    Rule, TargetAttribution, layer_names, support, tensor_row,
 };
 use tch::{Device, Kind, Tensor};
 
@@ -44,10 +44,7 @@ struct Prepared {
 
 /// The model's explained output per label for a batch (probability or logit).
 fn explained(model: &dyn Model, logits: &Tensor, output: Output) -> Result<Tensor> {
-    match output {
-        Output::Probability => model.info().problem.scores(logits),
-        Output::Logit => Ok(logits.shallow_clone()),
-    }
+    support::explained_output(model, logits, output)
 }
 
 /// Pads rows of ids to `width` with `pad`.
@@ -80,22 +77,11 @@ fn batch_of(encodings: &[&Encoding], width: usize, pad: i64, device: Device) -> 
     })
 }
 
-/// Estimated bytes of activations one interpolation row keeps for its backward pass: a
-/// BERT-like encoder keeps ~18 hidden-sized vectors per token and layer, plus the attention
-/// scores and probabilities (heads × tokens per token and layer; heads ≈ hidden / 64).
-fn bytes_per_row(model: &dyn Model, tokens: usize) -> usize {
-    let info = model.info();
-    let layers = info.layers.iter().filter(|l| l.name.starts_with("encoder.")).count().max(1) + 1;
-    let hidden = info.hidden_size.max(1);
-    let heads = (hidden / 64).max(1);
-    let element = if model.kind() == Kind::Double { 8 } else { 4 };
-    element * tokens * layers * (18 * hidden + 3 * heads * tokens)
-}
-
-/// How many interpolation rows fit in the memory budget at this width.
+/// How many interpolation rows fit in the memory budget at this width (a BERT-like encoder
+/// keeps ~18 hidden-sized vectors per token and layer, plus the attention scores and
+/// probabilities; see [`support::activation_bytes_per_row`]).
 pub(crate) fn rows_per_chunk(model: &dyn Model, tokens: usize, budget_mb: usize) -> usize {
-    let budget = budget_mb.saturating_mul(1 << 20);
-    (budget / bytes_per_row(model, tokens).max(1)).max(1)
+    support::rows_in_budget(support::activation_bytes_per_row(model, tokens, 18, 3), budget_mb)
 }
 
 /// Runs the method over every text of `request`.
@@ -116,12 +102,7 @@ pub(crate) fn explain(
     let encoder = model.encoder();
     let pad = encoder.special_tokens().pad.unwrap_or(0);
     let device = model.device();
-    for (i, e) in request.encodings.iter().enumerate() {
-        e.validate()?;
-        if e.is_empty() {
-            return Err(Error::InvalidInput(format!("text {i} has no tokens")));
-        }
-    }
+    support::check_encodings(request)?;
 
     let mut results: Vec<Option<Attribution>> = (0..request.encodings.len()).map(|_| None).collect();
     // Texts in order of length, so that a padded group wastes little.
@@ -323,14 +304,8 @@ fn assemble(
             layer_sweep: None,
         });
     }
-    let mut warnings = Vec::new();
-    if encoding.truncated {
-        warnings.push(format!(
-            "text {} was truncated to the model's maximum of {} tokens; the rest was not explained",
-            prepared.text,
-            model.encoder().max_len()
-        ));
-    }
+    let warnings: Vec<String> =
+        support::truncation_warning(model, encoding, prepared.text).into_iter().collect();
     Ok(Attribution {
         method: settings.method.to_owned(),
         baseline: request.baseline.typetag_name().to_owned(),
