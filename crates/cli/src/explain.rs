@@ -52,7 +52,11 @@ pub fn run(args: ExplainArgs) -> Result<()> {
         .into_iter()
         .next()
         .context("internal error (please report): the method returned no attribution")?;
-    let prediction = model.predict(&text)?;
+    // The method's encoding, not a second tokenisation; one forward for every label's score.
+    let prediction = model
+        .predictions(&[&attribution.encoding])?
+        .pop()
+        .context("internal error (please report): no prediction")?;
     let explanation = Explanation::new(None, &text, &prediction, &attribution)?;
     let run = run_record(&setup, &attribution.layer)?;
     let document = Document::new(run, vec![explanation]);

@@ -390,15 +390,27 @@ pub trait Model {
     /// the logits, by problem type).
     fn predict(&self, text: &str) -> Result<Prediction> {
         let encoding = self.encoder().encode(text)?;
-        let logits = self.logits(&[&encoding])?;
+        let mut predictions = self.predictions(&[&encoding])?;
+        predictions.pop().ok_or_else(|| Error::Internal("one text gave no prediction".into()))
+    }
+
+    /// The predictions for already tokenised texts, from one batched forward pass.
+    fn predictions(&self, encodings: &[&Encoding]) -> Result<Vec<Prediction>> {
+        let logits = self.logits(encodings)?;
         let scores = self.info().problem.scores(&logits)?;
         let info = self.info();
-        Ok(Prediction {
-            labels: info.labels.clone(),
-            logits: tensor_row(&logits, 0)?,
-            scores: tensor_row(&scores, 0)?,
-            truncated: encoding.truncated,
-        })
+        encodings
+            .iter()
+            .enumerate()
+            .map(|(row, encoding)| {
+                Ok(Prediction {
+                    labels: info.labels.clone(),
+                    logits: tensor_row(&logits, row as i64)?,
+                    scores: tensor_row(&scores, row as i64)?,
+                    truncated: encoding.truncated,
+                })
+            })
+            .collect()
     }
 }
 

@@ -50,3 +50,20 @@ fn missing_or_corrupt_files_name_the_file() {
     assert!(err.to_string().contains("config.json: not a tiny-model config"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn batched_predictions_equal_one_text_at_a_time() {
+    let model = explainer_testing::TinyClassifier::default_multilabel();
+    let texts = ["please verify your account password now", "hello"];
+    let encodings: Vec<_> = texts.iter().map(|t| model.encoder().encode(t).unwrap()).collect();
+    let refs: Vec<_> = encodings.iter().collect();
+    let batched = model.predictions(&refs).unwrap();
+    assert_eq!(batched.len(), 2);
+    for (text, p) in texts.iter().zip(&batched) {
+        let alone = model.predict(text).unwrap();
+        assert_eq!(alone.labels, p.labels);
+        for (a, b) in alone.scores.iter().zip(&p.scores) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+    }
+}

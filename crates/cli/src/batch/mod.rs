@@ -21,7 +21,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use explainer_core::{Attribution, Encoding};
+use explainer_core::{Attribution, Encoding, Prediction};
 use explainer_report::{Explanation, Record, Run, render_record};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -283,8 +283,13 @@ impl Batch<'_> {
             let encodings: Vec<Encoding> = group.iter().map(|(_, e)| e.clone()).collect();
             match self.setup.explain(&encodings) {
                 Ok(attributions) if attributions.len() == group.len() => {
-                    for ((record, _), attribution) in group.iter().zip(&attributions) {
-                        self.finish(record, attribution)?;
+                    // Every label's score for the whole group from one forward pass.
+                    let encodings: Vec<&Encoding> = attributions.iter().map(|a| &a.encoding).collect();
+                    let predictions = self.setup.model.predictions(&encodings)?;
+                    for (((record, _), attribution), prediction) in
+                        group.iter().zip(&attributions).zip(predictions)
+                    {
+                        self.finish(record, attribution, Some(prediction))?;
                     }
                 }
                 Ok(_) => bail!(
@@ -297,7 +302,7 @@ impl Batch<'_> {
                     for (record, encoding) in &group {
                         match self.setup.explain(std::slice::from_ref(encoding)) {
                             Ok(attributions) => match attributions.first() {
-                                Some(a) => self.finish(record, a)?,
+                                Some(a) => self.finish(record, a, None)?,
                                 None => self.fail(record, "the method returned no attribution")?,
                             },
                             Err(e) if is_config_error(&e) => return Err(e.into()),
@@ -310,10 +315,24 @@ impl Batch<'_> {
         Ok(())
     }
 
-    /// Builds a finished record's line and writes it.
-    fn finish(&mut self, record: &InputRecord, attribution: &Attribution) -> Result<()> {
+    /// Builds a finished record's line and writes it; `prediction` when the caller has it,
+    /// else computed from the attribution's encoding (no second tokenisation).
+    fn finish(
+        &mut self,
+        record: &InputRecord,
+        attribution: &Attribution,
+        prediction: Option<Prediction>,
+    ) -> Result<()> {
         let built = (|| -> Result<String> {
-            let prediction = self.setup.model.predict(&record.text)?;
+            let prediction = match prediction {
+                Some(p) => p,
+                None => self
+                    .setup
+                    .model
+                    .predictions(&[&attribution.encoding])?
+                    .pop()
+                    .context("internal error (please report): no prediction")?,
+            };
             let explanation =
                 Explanation::new(Some(record.id.clone()), &record.text, &prediction, attribution)?;
             let run = match &mut self.run {
