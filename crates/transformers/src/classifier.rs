@@ -29,11 +29,15 @@ enum Head {
 pub struct LoadOptions {
     /// The float kind to compute in (f32 by default; f64 for exactness checks).
     pub kind: Kind,
+    /// For training: create the parameters the folder lacks (all of them when it has no
+    /// weights file) with transformers' BERT initialisation at this standard deviation
+    /// (`initializer_range`), instead of refusing the folder. `None` (the default) refuses.
+    pub init_missing: Option<f64>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { kind: Kind::Float }
+        LoadOptions { kind: Kind::Float, init_missing: None }
     }
 }
 
@@ -47,6 +51,12 @@ pub struct HfClassifier {
     tokenizer: HfTokenizer,
     info: ModelInfo,
     kind: Kind,
+    /// Every parameter by its name in the folder's weights, the tensors the model computes with.
+    parameters: Vec<(String, Tensor)>,
+    /// The parameters the folder lacked and `init_missing` created.
+    created: Vec<String>,
+    /// The encoder's name prefix in the folder's weights ("bert.", or "" for a bare encoder).
+    prefix: &'static str,
 }
 
 impl HfClassifier {
@@ -61,10 +71,19 @@ impl HfClassifier {
         if !dir.is_dir() {
             return Err(Error::file(dir, "is not a directory (expected a Hugging Face checkpoint folder)"));
         }
+        crate::checksums::verify(dir)?;
         let config = EncoderConfig::load(&dir.join("config.json"))?;
-        let weights = Weights::load(dir, options.kind)?;
+        let has_weights =
+            dir.join("model.safetensors").is_file() || dir.join("model.safetensors.index.json").is_file();
+        let weights = match options.init_missing {
+            Some(std) if !has_weights => Weights::empty(options.kind).init_missing(std),
+            Some(std) => Weights::load(dir, options.kind)?.init_missing(std),
+            None => Weights::load(dir, options.kind)?,
+        };
+        let prefixes = Encoder::prefixes(config.family);
         let prefix = weights
-            .prefix_for("embeddings.word_embeddings.weight", Encoder::prefixes(config.family))
+            .prefix_for("embeddings.word_embeddings.weight", prefixes)
+            .or(options.init_missing.map(|_| prefixes[0]))
             .ok_or_else(|| {
                 let file = weights
                     .file_of("")
@@ -140,7 +159,46 @@ impl HfClassifier {
             tokenizer,
             info,
             kind: options.kind,
+            parameters: weights.handed_out(),
+            created: weights.created(),
+            prefix,
         })
+    }
+
+    /// Every parameter under its canonical Hugging Face name (a bare encoder's names get the
+    /// family's prefix, e.g. `bert.`), sharing storage and autograd state with the model: a
+    /// trainer sets `requires_grad` on them and updates them in place.
+    pub fn parameters(&self) -> Vec<(String, Tensor)> {
+        let canonical = Encoder::prefixes(self.config.family)[0];
+        let encoder_part = ["embeddings.", "encoder.", "transformer.", "pooler."];
+        self.parameters
+            .iter()
+            .map(|(name, tensor)| {
+                let name = if self.prefix.is_empty() && encoder_part.iter().any(|p| name.starts_with(p)) {
+                    format!("{canonical}{name}")
+                } else {
+                    name.clone()
+                };
+                (name, tensor.shallow_clone())
+            })
+            .collect()
+    }
+
+    /// The parameters the folder lacked, created by [`LoadOptions::init_missing`].
+    pub fn created_parameters(&self) -> &[String] {
+        &self.created
+    }
+
+    /// Writes every parameter to `path` as safetensors (canonical names, detached f32 or the
+    /// model's kind), the `model.safetensors` of a Hugging Face folder.
+    pub fn save_weights(&self, path: &Path) -> Result<()> {
+        let named: Vec<(String, Tensor)> = self
+            .parameters()
+            .into_iter()
+            .map(|(n, t)| Ok((n, t.f_detach()?.f_contiguous()?)))
+            .collect::<Result<_>>()?;
+        Tensor::write_safetensors(&named, path)
+            .map_err(|e| Error::file(path, format!("cannot write the weights: {e}")))
     }
 
     /// The checkpoint folder.

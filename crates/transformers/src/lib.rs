@@ -8,6 +8,7 @@
 //!
 //! [`Model`]: explainer_core::Model
 
+pub mod checksums;
 mod classifier;
 pub mod config;
 mod encoder;

@@ -1,5 +1,6 @@
 //! Parameters from `model.safetensors` or a sharded `model.safetensors.index.json`.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,12 @@ use tch::{Kind, Tensor};
 pub struct Weights {
     tensors: HashMap<String, (Tensor, PathBuf)>,
     kind: Kind,
+    /// When set, a tensor the checkpoint lacks is created (see [`Weights::init_missing`]).
+    init_std: Option<f64>,
+    /// Every tensor handed out by [`Weights::get`], by name, in order (the model's parameters).
+    handed: RefCell<Vec<(String, Tensor)>>,
+    /// The names of the tensors that were created rather than read.
+    created: RefCell<Vec<String>>,
 }
 
 impl std::fmt::Debug for Weights {
@@ -48,7 +55,35 @@ impl Weights {
                 tensors.insert(name, (tensor, file.clone()));
             }
         }
-        Ok(Weights { tensors, kind })
+        Ok(Weights::from_map(tensors, kind))
+    }
+
+    fn from_map(tensors: HashMap<String, (Tensor, PathBuf)>, kind: Kind) -> Self {
+        Weights { tensors, kind, init_std: None, handed: RefCell::default(), created: RefCell::default() }
+    }
+
+    /// No tensors at all: with [`Weights::init_missing`], a freshly initialised model.
+    pub fn empty(kind: Kind) -> Self {
+        Weights::from_map(HashMap::new(), kind)
+    }
+
+    /// Creates the tensors the checkpoint lacks instead of failing, as transformers'
+    /// `_init_weights` does for BERT: a 1-D `*.weight` (a LayerNorm scale) is ones, a 1-D
+    /// `*.bias` zeros, everything else drawn from N(0, std²) with torch's global generator
+    /// (seed it with `tch::manual_seed` for reproducible weights).
+    pub fn init_missing(mut self, std: f64) -> Self {
+        self.init_std = Some(std);
+        self
+    }
+
+    /// The names of the tensors that were created because the checkpoint lacked them.
+    pub fn created(&self) -> Vec<String> {
+        self.created.borrow().clone()
+    }
+
+    /// Every tensor handed out so far (name, the very tensor the model holds), in order.
+    pub fn handed_out(&self) -> Vec<(String, Tensor)> {
+        self.handed.borrow().iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect()
     }
 
     /// Whether a tensor of this name exists.
@@ -58,6 +93,22 @@ impl Weights {
 
     /// The tensor `name` as the model's float kind, checked against `shape`.
     pub fn get(&self, name: &str, shape: &[i64]) -> Result<Tensor> {
+        let tensor = self.read_or_create(name, shape)?;
+        self.handed.borrow_mut().push((name.to_owned(), tensor.shallow_clone()));
+        Ok(tensor)
+    }
+
+    fn read_or_create(&self, name: &str, shape: &[i64]) -> Result<Tensor> {
+        if let (None, Some(std)) = (self.tensors.get(name), self.init_std) {
+            let options = (self.kind, tch::Device::Cpu);
+            let tensor = match (shape.len(), name.ends_with(".bias")) {
+                (1, true) => Tensor::f_zeros(shape, options)?,
+                (1, false) => Tensor::f_ones(shape, options)?,
+                _ => Tensor::f_randn(shape, options)?.f_mul_scalar(std)?,
+            };
+            self.created.borrow_mut().push(name.to_owned());
+            return Ok(tensor);
+        }
         let Some((tensor, file)) = self.tensors.get(name) else {
             let suggestion = names::closest(name, self.tensors.keys().map(String::as_str));
             let hint = suggestion.map(|s| format!(" (the closest name there is {s:?})")).unwrap_or_default();

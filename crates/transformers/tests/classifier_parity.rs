@@ -114,7 +114,11 @@ fn a_padded_batch_gives_each_text_its_own_result() {
 #[test]
 fn every_declared_layer_is_reached_and_composed_rules_agree() {
     for name in ["bert-tiny-multilabel", "distilbert-tiny-multiclass", "roberta-tiny-multilabel"] {
-        let model = HfClassifier::load_with(&fixture(name), &LoadOptions { kind: Kind::Double }).unwrap();
+        let model = HfClassifier::load_with(
+            &fixture(name),
+            &LoadOptions { kind: Kind::Double, ..LoadOptions::default() },
+        )
+        .unwrap();
         let encoding = model.encoder().encode("Crème brûlée, wait... what?!").unwrap();
         let input = InputBatch::single(&encoding, model.device()).unwrap();
         let mut hooks = Hooks::new();

@@ -108,7 +108,9 @@ fn hugging_face_fixtures_close_in_f64_and_f32() {
     for dir in checkpoints() {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         let m32 = HfClassifier::load(&dir).unwrap();
-        let m64 = HfClassifier::load_with(&dir, &LoadOptions { kind: Kind::Double }).unwrap();
+        let m64 =
+            HfClassifier::load_with(&dir, &LoadOptions { kind: Kind::Double, ..LoadOptions::default() })
+                .unwrap();
         let shap = DeepLiftShap::default();
         let cases: [(&str, &dyn Method, Box<dyn Baseline>); 3] = [
             ("pad", &DeepLift::default(), Box::new(PadBaseline {})),
@@ -145,7 +147,9 @@ fn hugging_face_fixtures_close_in_f64_and_f32() {
 fn f32_gap_vs_forward_noise() {
     for dir in checkpoints() {
         let m32 = HfClassifier::load(&dir).unwrap();
-        let m64 = HfClassifier::load_with(&dir, &LoadOptions { kind: Kind::Double }).unwrap();
+        let m64 =
+            HfClassifier::load_with(&dir, &LoadOptions { kind: Kind::Double, ..LoadOptions::default() })
+                .unwrap();
         let r32 = run(&m32, &DeepLift::default(), &PadBaseline {}, Output::Logit);
         let r64 = run(&m64, &DeepLift::default(), &PadBaseline {}, Output::Logit);
         println!("{}", dir.display());
