@@ -1,12 +1,19 @@
 # The two set-up commands (see README.md). Both install libtorch on first use
 # (scripts/libtorch.sh: torch 2.13.0 from PyPI into .libtorch/, or your LIBTORCH).
 
-.PHONY: run test fmt lint
+.PHONY: run test fmt lint models minilm
 
-# The main job: until the bundled default model exists, a smoke run that loads a small
-# model and prints its label scores.
+# Realistic messages for the main job (not from the corpus templates).
+MSG1 = Hi Tom, can you send me the client's passport number and date of birth? Let's move this to WhatsApp.
+MSG2 = Keep this quiet: the merger with Redwood is announced Monday, buy before the news.
+MSG3 = The gift shop in the lobby closes at five, and the Insider newsletter is on your desk.
+
+# The main job: the bundled multi-label model (models/compliance-minibert) explains three
+# messages: every predicted label's score, highlighted words, F(x), F(x0) and the delta.
 run:
-	@set -e; lt="$$(bash scripts/libtorch.sh)"; LIBTORCH="$$lt" cargo run --quiet -p explainer-cli -- smoke
+	@set -e; lt="$$(bash scripts/libtorch.sh)"; export LIBTORCH="$$lt"; \
+	cargo build --quiet -p explainer-cli; \
+	for text in "$(MSG1)" "$(MSG2)" "$(MSG3)"; do cargo run --quiet -p explainer-cli -- explain "$$text"; echo; done
 
 # The whole test suite. Also installs Debian's Chromium once (scripts/chromium.sh) for the
 # HTML report's real-browser test.
@@ -18,3 +25,16 @@ fmt:
 
 lint:
 	@set -e; lt="$$(bash scripts/libtorch.sh)"; LIBTORCH="$$lt" cargo clippy --workspace --all-targets -- -D warnings
+
+# Retrain the two bundled models (minutes on 2 cores; the same weights each time on the same
+# CPU kind): data/ is regenerated first, then models/*/ and their cards.
+models:
+	@set -e; lt="$$(bash scripts/libtorch.sh)"; export LIBTORCH="$$lt"; \
+	cargo run --quiet --release -p explainer-corpus -- --out data; \
+	cargo run --quiet --release -p explainer-train -- model --task compliance --out models/compliance-minibert; \
+	cargo run --quiet --release -p explainer-train -- model --task business-line --out models/business-line-minibert
+
+# Fine-tune the real all-MiniLM-L6-v2 on the compliance corpus, into a folder outside git
+# (scripts/finetune_minilm.sh; not part of make test).
+minilm:
+	@bash scripts/finetune_minilm.sh

@@ -226,6 +226,7 @@ fn a_run_killed_mid_way_resumes_to_every_id_exactly_once() {
     let out_path = dir.path().join("out.jsonl");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_explainer"))
         .args(["batch", "--steps", "4", "--window", "4", "--input", "in.jsonl", "--output", "out.jsonl"])
+        .env("EXPLAINER_MODEL", common::tiny_dir())
         .current_dir(dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -40,6 +40,8 @@ fn a_twin_model_enables_implementation_invariance() {
     let out = explainer()
         .args([
             "conform",
+            "--model",
+            explainer_testing::tiny_model_dir().to_str().unwrap(),
             "--cases",
             "2",
             "--method",

@@ -7,6 +7,7 @@ use std::process::Command;
 fn explainer(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_explainer"))
         .args(args)
+        .env_remove("EXPLAINER_MODEL")
         .output()
         .unwrap_or_else(|e| panic!("cannot run: {e}"))
 }
@@ -16,9 +17,27 @@ fn smoke_prints_every_label_of_the_bundled_model() {
     let out = explainer(&["smoke", "verify your password now"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/compliance-minibert/config.json");
+    let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(config).unwrap()).unwrap();
+    let labels = config["id2label"].as_object().unwrap();
+    assert_eq!(labels.len(), 7);
+    for label in labels.values() {
+        let label = label.as_str().unwrap();
+        assert!(stdout.contains(&format!("  {label} ")), "{label} missing in\n{stdout}");
+    }
+    assert!(stdout.contains("compliance-minibert") && !stdout.contains("random weights"), "{stdout}");
+}
+
+#[test]
+fn smoke_on_the_tiny_test_model_says_its_scores_mean_nothing() {
+    let tiny = explainer_testing::tiny_model_dir();
+    let out = explainer(&["smoke", "--model", tiny.to_str().unwrap(), "verify your password now"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
     for label in explainer_testing::DEFAULT_LABELS {
         assert!(stdout.contains(&format!("  {label} ")), "{label} missing in\n{stdout}");
     }
+    assert!(stdout.contains("random weights"), "{stdout}");
 }
 
 #[test]

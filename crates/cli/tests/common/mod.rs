@@ -5,15 +5,42 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// Runs `explainer` with `args` (no stdin), NO_COLOR unset.
+/// Runs `explainer` with `args` (no stdin), NO_COLOR unset, the tiny test model as the
+/// default model (`EXPLAINER_MODEL`): these tests check the command line, not a model.
 pub fn explainer(args: &[&str]) -> Output {
     explainer_in(None, args, None)
 }
 
-/// Runs `explainer` in `dir` (or the current folder) with `args`, feeding `stdin` if given.
+/// Runs `explainer` with `args` and the real default: the bundled model.
+pub fn explainer_bundled(args: &[&str]) -> Output {
+    run(None, args, None, false)
+}
+
+/// Runs `explainer` in `dir` (or the current folder) with `args`, feeding `stdin` if given,
+/// the tiny test model as the default model.
 pub fn explainer_in(dir: Option<&Path>, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    run(dir, args, stdin, true)
+}
+
+/// Runs `explainer` with `args` and extra environment variables (the tiny model as default
+/// unless they set `EXPLAINER_MODEL`).
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_explainer"));
+    cmd.args(args).env_remove("NO_COLOR").env("EXPLAINER_MODEL", tiny_dir()).stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap_or_else(|e| panic!("cannot run explainer: {e}"))
+}
+
+fn run(dir: Option<&Path>, args: &[&str], stdin: Option<&[u8]>, tiny_default: bool) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_explainer"));
     cmd.args(args).env_remove("NO_COLOR").stdout(Stdio::piped()).stderr(Stdio::piped());
+    if tiny_default {
+        cmd.env("EXPLAINER_MODEL", tiny_dir());
+    } else {
+        cmd.env_remove("EXPLAINER_MODEL");
+    }
     if let Some(dir) = dir {
         cmd.current_dir(dir);
     }
