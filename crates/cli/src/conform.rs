@@ -8,8 +8,8 @@ use explainer_axioms::{Subject, SuiteOptions, run_suite};
 use explainer_core::{Method, registry};
 
 use crate::exit;
-use crate::models::{load_model, model_dir};
 use crate::output::write_atomic;
+use explainer_pipeline::models::{load_model, model_dir};
 
 /// `--format` of `conform`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

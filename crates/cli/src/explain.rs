@@ -9,8 +9,8 @@ use explainer_report::{
 
 use crate::args::{ExplainArgs, Format};
 use crate::output::{terminal_width, write_atomic};
-use crate::run_record::run_record;
-use crate::setup::Setup;
+use explainer_pipeline::Setup;
+use explainer_pipeline::run_record::run_record;
 
 /// The text to explain: the argument, `--file`, or standard input for `-`.
 fn read_text(args: &ExplainArgs) -> Result<String> {
@@ -43,7 +43,7 @@ pub fn run(args: ExplainArgs) -> Result<()> {
     let text = read_text(&args)?;
     let setup = match &args.spec {
         Some(spec) => Setup::from_spec(spec, args.entry.as_deref())?,
-        None => Setup::from_flags(args.model.as_deref(), &args.method, &args.target)?,
+        None => crate::options::setup(args.model.as_deref(), &args.method, &args.target)?,
     };
     let model = setup.model.as_ref();
     let encoding = model.encoder().encode(&text)?;

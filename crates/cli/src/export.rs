@@ -3,9 +3,11 @@
 use anyhow::Result;
 
 use crate::args::ExportArgs;
-use crate::model_hash::model_hash;
-use crate::models::{load_model, model_dir};
-use crate::spec::{EntryPoint, SPEC_VERSION, SpecFile, SpecModel, TargetValue, baseline_value, method_value};
+use explainer_pipeline::model_hash::model_hash;
+use explainer_pipeline::models::{load_model, model_dir};
+use explainer_pipeline::spec::{
+    EntryPoint, SPEC_VERSION, SpecFile, SpecModel, TargetValue, baseline_value, method_value,
+};
 
 /// Builds the spec (configs checked, model loaded and hashed) and writes it as YAML.
 pub fn run(args: ExportArgs) -> Result<()> {

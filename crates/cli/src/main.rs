@@ -11,14 +11,9 @@ mod conform;
 mod explain;
 mod export;
 mod listing;
-mod model_hash;
-mod models;
 mod options;
 mod output;
-mod run_record;
-mod setup;
 mod smoke;
-mod spec;
 
 use std::process::ExitCode;
 
@@ -58,6 +53,8 @@ fn main() -> ExitCode {
             eprintln!("explainer: {}", one_line(&format!("{e:#}")));
             let internal = e.chain().any(|c| {
                 c.downcast_ref::<explainer_core::Error>().is_some_and(|e| e.kind() == ErrorKind::Internal)
+                    || c.downcast_ref::<explainer_pipeline::PipelineError>()
+                        .is_some_and(|e| e.kind() == ErrorKind::Internal)
             });
             ExitCode::from(if internal { exit::INTERNAL } else { exit::ERROR })
         }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::models::{load_model, model_dir, problem_name};
+use explainer_pipeline::models::{load_model, model_dir, problem_name};
 
 const SAMPLES: &[&str] = &[
     "Please verify your account password now, or it will be closed.",

@@ -29,8 +29,8 @@ use self::input::{Fields, InputFormat, InputRecord, Item, Reader};
 use self::output::{Resumed, Sink};
 use crate::args::BatchArgs;
 use crate::exit;
-use crate::run_record::run_record;
-use crate::setup::Setup;
+use explainer_pipeline::Setup;
+use explainer_pipeline::run_record::run_record;
 
 /// Counts for the summary.
 #[derive(Debug, Default)]
@@ -60,7 +60,7 @@ pub fn run(args: BatchArgs) -> Result<u8> {
     let started = Instant::now();
     let setup = match &args.spec {
         Some(spec) => Setup::from_spec(spec, args.entry.as_deref())?,
-        None => Setup::from_flags(args.model.as_deref(), &args.method, &args.target)?,
+        None => crate::options::setup(args.model.as_deref(), &args.method, &args.target)?,
     };
     let input_path = args.input.as_deref().filter(|p| *p != Path::new("-"));
     let format =

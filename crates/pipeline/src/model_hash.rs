@@ -17,7 +17,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use crate::bail;
+use crate::error::{Context, Result};
 use sha2::{Digest, Sha256};
 
 /// Tokenizer and config files that are hashed when present.

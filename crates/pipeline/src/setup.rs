@@ -4,13 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Result;
+use crate::error::Result;
 use explainer_core::{Attribution, Baseline, Encoding, Method, Model, Output, Request, Target};
 
+use crate::clock::now_rfc3339;
 use crate::model_hash::model_hash;
 use crate::models::{load_model, model_dir};
-use crate::options::{MethodArgs, TargetArgs};
 use crate::spec::SpecFile;
+
+/// The model hash recorded for a model loaded in memory rather than from a folder.
+pub const IN_MEMORY: &str = "none (a model loaded in memory, not from a folder)";
 
 /// Everything a run needs, checked.
 pub struct Setup {
@@ -35,13 +38,18 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// From command-line flags: configs first (fast errors), then the model.
-    pub fn from_flags(model: Option<&Path>, methods: &MethodArgs, targets: &TargetArgs) -> Result<Setup> {
+    /// From built configs (see [`crate::configs`]) and a model folder (`None`: the default
+    /// model, see [`crate::models::default_model_dir`]): the model is loaded and hashed, and
+    /// everything that can be checked before the first text is.
+    pub fn new(
+        model: Option<&Path>,
+        method: Box<dyn Method>,
+        baseline: Box<dyn Baseline>,
+        target: Target,
+        output: Output,
+    ) -> Result<Setup> {
         let started = Instant::now();
-        let created = crate::output::now_rfc3339();
-        let method = methods.method()?;
-        let baseline = methods.baseline()?;
-        let target = targets.target()?;
+        let created = now_rfc3339();
         let dir = model_dir(model);
         let loaded = load_model(&dir)?;
         let hash = model_hash(&dir)?;
@@ -52,9 +60,33 @@ impl Setup {
             method,
             baseline,
             target,
-            output: targets.output(),
+            output,
             started,
             created,
+        };
+        setup.precheck()?;
+        Ok(setup)
+    }
+
+    /// From a model already loaded (no folder: the run record names it by its info and
+    /// carries no hash).
+    pub fn from_model(
+        model: Box<dyn Model>,
+        method: Box<dyn Method>,
+        baseline: Box<dyn Baseline>,
+        target: Target,
+        output: Output,
+    ) -> Result<Setup> {
+        let setup = Setup {
+            model_dir: PathBuf::new(),
+            model,
+            model_hash: IN_MEMORY.to_owned(),
+            method,
+            baseline,
+            target,
+            output,
+            started: Instant::now(),
+            created: now_rfc3339(),
         };
         setup.precheck()?;
         Ok(setup)
@@ -64,7 +96,7 @@ impl Setup {
     /// hash is checked before the model is loaded.
     pub fn from_spec(path: &Path, entry: Option<&str>) -> Result<Setup> {
         let started = Instant::now();
-        let created = crate::output::now_rfc3339();
+        let created = now_rfc3339();
         let spec = SpecFile::read(path)?;
         let resolved = spec.resolve(path, entry)?;
         let loaded = load_model(&resolved.model_dir)?;
@@ -96,9 +128,18 @@ impl Setup {
 
     /// Explains a group of encoded texts, one attribution per text, in order.
     pub fn explain(&self, encodings: &[Encoding]) -> explainer_core::Result<Vec<Attribution>> {
+        self.explain_for(encodings, &self.target)
+    }
+
+    /// Explains a group of encoded texts for another target rule than the set-up's.
+    pub fn explain_for(
+        &self,
+        encodings: &[Encoding],
+        target: &Target,
+    ) -> explainer_core::Result<Vec<Attribution>> {
         let request = Request {
             encodings,
-            target: &self.target,
+            target,
             baseline: self.baseline.as_ref(),
             output: self.output,
             per_dimension: false,

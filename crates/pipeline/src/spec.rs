@@ -23,7 +23,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
+use crate::bail;
+use crate::error::{Context, PipelineError, Result};
 use explainer_core::{Baseline, Method, Output, Target, registry};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -194,8 +195,9 @@ impl SpecFile {
     pub fn read(path: &Path) -> Result<SpecFile> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the spec file {}", path.display()))?;
-        let spec: SpecFile = serde_norway::from_str(&text)
-            .map_err(|e| anyhow!("the spec file {} is not a valid spec: {e}", path.display()))?;
+        let spec: SpecFile = serde_norway::from_str(&text).map_err(|e| {
+            PipelineError::msg(format!("the spec file {} is not a valid spec: {e}", path.display()))
+        })?;
         if spec.spec_version != SPEC_VERSION {
             bail!(
                 "the spec file {} has spec_version {}; this explainer reads version {SPEC_VERSION}",
@@ -224,11 +226,11 @@ impl SpecFile {
                 let suggestion = explainer_core::names::closest(name, names.iter().copied())
                     .map(|s| format!(" (did you mean {s:?}?)"))
                     .unwrap_or_default();
-                anyhow!(
+                PipelineError::msg(format!(
                     "the spec file {} has no entry point {name:?}{suggestion}; its entry points: {}",
                     spec_path.display(),
                     names.join(", ")
-                )
+                ))
             })?,
         };
         let model_dir = if self.model.path.is_absolute() {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use crate::error::Result;
 use explainer_report::{ModelRecord, Run};
 
 use crate::setup::Setup;

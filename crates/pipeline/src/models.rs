@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use explainer_core::{Model, ProblemType};
 use explainer_testing::TinyClassifier;
 use explainer_transformers::HfClassifier;
@@ -44,7 +44,7 @@ pub const DEFAULT_MODEL: &str = "compliance-minibert";
 pub fn load_model(dir: &Path) -> Result<Box<dyn Model>> {
     let load = || -> Result<Box<dyn Model>> {
         if !dir.is_dir() {
-            anyhow::bail!("no such folder");
+            crate::bail!("no such folder");
         }
         let config = std::fs::read_to_string(dir.join("config.json")).unwrap_or_default();
         if config.contains(&format!("\"{}\"", TinyClassifier::MODEL_TYPE)) {

@@ -1,0 +1,234 @@
+//! Named explainers: the seed notebook's flow as a library API.
+//!
+//! The notebook reads
+//!
+//! ```python
+//! explainer = lm_classifier_explainer['classify'](model, tokenizer)
+//! explainer(text)                      # word attributions for the predicted class
+//! explainer.predicted_class_name
+//! explainer(text, class_name="Asset Management & Custody Banks")
+//! explainer.visualize()
+//! ```
+//!
+//! and in Rust:
+//!
+//! ```no_run
+//! # fn main() -> explainer_pipeline::Result<()> {
+//! use explainer_pipeline::WordAttributions;
+//! // The binary must link the method and baseline plugins, e.g. through the `explainer`
+//! // facade, or `use explainer_integrated_gradients as _; use explainer_baselines as _;`.
+//! let mut explainer = explainer_pipeline::explainers::get("classify")?.build_from_dir("models/business-line-minibert")?;
+//! let words = explainer.explain("The custody fees on the fund went up")?.word_attributions();
+//! println!("{:?} {words:?}", explainer.predicted_class_name());
+//! explainer.explain_class("The custody fees on the fund went up", "Asset Management & Custody Banks")?;
+//! std::fs::write("report.html", explainer.visualize()?)?;
+//! # Ok(()) }
+//! ```
+//!
+//! An entry point names a method and a baseline from the registries; `inventory::submit!` of
+//! an [`ExplainerEntry`] adds one. [`Explainer::from_spec`] builds the same object from a spec
+//! file written by `explainer export`.
+
+use std::path::Path;
+
+use explainer_core::{Model, Output, Target};
+use explainer_report::{Document, Explanation, render_html};
+
+use crate::configs::{DEFAULT_BASELINE, DEFAULT_METHOD, baseline_config, method_config};
+use crate::error::{PipelineError, Result};
+use crate::run_record::run_record;
+use crate::setup::Setup;
+
+/// A named explainer: which method and baseline (registry names) it runs.
+#[derive(Debug)]
+pub struct ExplainerEntry {
+    /// The name `get` finds it by.
+    pub name: &'static str,
+    /// One line saying what it is for.
+    pub summary: &'static str,
+    /// The method's registry name (its default config).
+    pub method: &'static str,
+    /// The baseline's registry name (its default config).
+    pub baseline: &'static str,
+}
+
+inventory::collect!(ExplainerEntry);
+
+inventory::submit! {
+    ExplainerEntry {
+        name: "classify",
+        summary: "word attributions for a text classifier's prediction: Layer Integrated Gradients \
+                  at the word embeddings from an all-[PAD] baseline (special tokens kept)",
+        method: DEFAULT_METHOD,
+        baseline: DEFAULT_BASELINE,
+    }
+}
+
+/// Every registered explainer, sorted by name.
+pub fn all() -> Vec<&'static ExplainerEntry> {
+    let mut entries: Vec<&'static ExplainerEntry> = inventory::iter::<ExplainerEntry>.into_iter().collect();
+    entries.sort_by_key(|e| e.name);
+    entries
+}
+
+/// The explainer registered as `name`; an unknown name is an error listing the known ones.
+pub fn get(name: &str) -> Result<&'static ExplainerEntry> {
+    let entries = all();
+    entries.iter().copied().find(|e| e.name == name).ok_or_else(|| {
+        let names: Vec<&str> = entries.iter().map(|e| e.name).collect();
+        let suggestion = explainer_core::names::closest(name, names.iter().copied())
+            .map(|s| format!(" (did you mean {s:?}?)"))
+            .unwrap_or_default();
+        PipelineError::msg(format!(
+            "no explainer {name:?}{suggestion}; the explainers are: {}",
+            names.join(", ")
+        ))
+    })
+}
+
+impl ExplainerEntry {
+    /// The explainer for the model folder `dir` (a Hugging Face checkpoint or a tiny test model).
+    pub fn build_from_dir(&self, dir: impl AsRef<Path>) -> Result<Explainer> {
+        let setup = Setup::new(
+            Some(dir.as_ref()),
+            method_config(self.method, Vec::new())?,
+            baseline_config(self.baseline, Vec::new())?,
+            Target::Predicted,
+            Output::Probability,
+        )?;
+        Ok(Explainer { setup, last: None })
+    }
+
+    /// The explainer for a model already loaded (a user's own tch model behind the adapter
+    /// trait, say); reports name it by `ModelInfo::name` and carry no folder hash.
+    pub fn build(&self, model: Box<dyn Model>) -> Result<Explainer> {
+        let setup = Setup::from_model(
+            model,
+            method_config(self.method, Vec::new())?,
+            baseline_config(self.baseline, Vec::new())?,
+            Target::Predicted,
+            Output::Probability,
+        )?;
+        Ok(Explainer { setup, last: None })
+    }
+}
+
+/// A model with a method and a baseline, explaining one text at a time. Each call returns the
+/// explanation (the JSON schema's `Explanation`) and keeps a copy for
+/// [`Explainer::predicted_class_name`] and [`Explainer::visualize`].
+pub struct Explainer {
+    setup: Setup,
+    last: Option<Document>,
+}
+
+impl std::fmt::Debug for Explainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Explainer")
+            .field("model", &self.setup.model.info().name)
+            .field("method", &self.setup.method.typetag_name())
+            .field("baseline", &self.setup.baseline.typetag_name())
+            .finish()
+    }
+}
+
+impl Explainer {
+    /// The explainer of a spec file's entry point (the first when `entry` is `None`): its
+    /// model (hash checked), method, baseline, target rule and output.
+    pub fn from_spec(path: impl AsRef<Path>, entry: Option<&str>) -> Result<Explainer> {
+        Ok(Explainer { setup: Setup::from_spec(path.as_ref(), entry)?, last: None })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &dyn Model {
+        self.setup.model.as_ref()
+    }
+
+    /// The label names, in logit order.
+    pub fn class_names(&self) -> &[String] {
+        &self.setup.model.info().labels
+    }
+
+    /// Explains the predicted class (multi-class) or the predicted labels (multi-label; the
+    /// best one when none reaches 0.5) — or, built from a spec, its target rule.
+    pub fn explain(&mut self, text: &str) -> Result<Explanation> {
+        let target = self.setup.target.clone();
+        self.run(text, &target)
+    }
+
+    /// Explains the label named `class_name`; an unknown name is an error listing the known
+    /// ones, with a "did you mean".
+    pub fn explain_class(&mut self, text: &str, class_name: &str) -> Result<Explanation> {
+        self.setup.model.info().label_index(class_name)?;
+        self.run(text, &Target::Labels { labels: vec![class_name.to_owned()] })
+    }
+
+    /// Explains every label (for a multi-label model: each label's own evidence).
+    pub fn explain_all(&mut self, text: &str) -> Result<Explanation> {
+        self.run(text, &Target::All)
+    }
+
+    /// The highest-scoring label of the last text explained (`None` before the first).
+    pub fn predicted_class_name(&self) -> Option<&str> {
+        let explanation = self.last_explanation()?;
+        explanation.predictions.iter().max_by(|a, b| a.score.total_cmp(&b.score)).map(|p| p.label.as_str())
+    }
+
+    /// The last explanation (`None` before the first).
+    pub fn last_explanation(&self) -> Option<&Explanation> {
+        self.last.as_ref().and_then(|d| d.explanations.first())
+    }
+
+    /// The last explanation as a self-contained HTML page (no script, strict CSP).
+    pub fn visualize(&self) -> Result<String> {
+        let document = self
+            .last
+            .as_ref()
+            .ok_or_else(|| PipelineError::msg("nothing to visualise yet: explain a text first"))?;
+        Ok(render_html(document))
+    }
+
+    /// Writes [`Explainer::visualize`] to `path`.
+    pub fn visualize_to(&self, path: impl AsRef<Path>) -> Result<()> {
+        let html = self.visualize()?;
+        std::fs::write(path.as_ref(), html)
+            .map_err(|e| PipelineError::msg(format!("cannot write {}: {e}", path.as_ref().display())))
+    }
+
+    /// The last run as the JSON document of `docs/json-schema.md`.
+    pub fn last_document(&self) -> Option<&Document> {
+        self.last.as_ref()
+    }
+
+    fn run(&mut self, text: &str, target: &Target) -> Result<Explanation> {
+        if text.trim().is_empty() {
+            return Err(PipelineError::msg("the text is empty: there is nothing to explain"));
+        }
+        let model = self.setup.model.as_ref();
+        let encoding = model.encoder().encode(text)?;
+        let attribution =
+            self.setup.explain_for(std::slice::from_ref(&encoding), target)?.pop().ok_or_else(|| {
+                PipelineError::msg("internal error (please report): the method returned no attribution")
+            })?;
+        let prediction = model
+            .predictions(&[&attribution.encoding])?
+            .pop()
+            .ok_or_else(|| PipelineError::msg("internal error (please report): no prediction"))?;
+        let explanation = Explanation::new(None, text, &prediction, &attribution)?;
+        let run = run_record(&self.setup, &attribution.layer)?;
+        self.last = Some(Document::new(run, vec![explanation.clone()]));
+        Ok(explanation)
+    }
+}
+
+/// Word-level views of an explanation, the seed notebook's `explainer(text)` result.
+pub trait WordAttributions {
+    /// `(word, attribution)` of the first explained label, in text order.
+    fn word_attributions(&self) -> Vec<(String, f64)>;
+}
+
+impl WordAttributions for Explanation {
+    fn word_attributions(&self) -> Vec<(String, f64)> {
+        let Some(target) = self.targets.first() else { return Vec::new() };
+        self.words.iter().map(|w| w.text.clone()).zip(target.word_attributions.iter().copied()).collect()
+    }
+}
