@@ -38,7 +38,6 @@ mod average;
 mod corpus;
 mod embed;
 mod random;
-mod rng;
 mod token;
 mod zero;
 

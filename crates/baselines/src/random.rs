@@ -9,7 +9,7 @@ use explainer_core::{Baseline, Capabilities, Encoding, Error, Model, Reference, 
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::corpus::Corpus;
-use crate::rng::SplitMix64;
+use explainer_core::rng::SplitMix64;
 
 /// Where random tokens are drawn from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -20,6 +20,7 @@ pub mod names;
 pub mod ops;
 pub mod quadrature;
 pub mod registry;
+pub mod rng;
 pub mod support;
 mod target;
 mod text;

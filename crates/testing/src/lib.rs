@@ -5,11 +5,11 @@
 //! `explainer smoke` command loads the copy saved under `crates/testing/assets/tiny/`.
 
 mod model;
-mod rng;
 mod tokenizer;
 
+/// The workspace's one seeded generator, re-exported from core (`explainer_core::rng`).
+pub use explainer_core::rng::SplitMix64;
 pub use model::{DEFAULT_LABELS, DEFAULT_WORDS, TinyClassifier, TinyConfig};
-pub use rng::SplitMix64;
 pub use tokenizer::{SPECIALS, WordTokenizer};
 
 /// The folder holding the saved tiny model that the smoke run loads.

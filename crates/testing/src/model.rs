@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use explainer_core::rng::SplitMix64;
 use explainer_core::{
     Capabilities, Error, ForwardCtx, InputBatch, LayerInfo, Model, ModelInfo, ProblemType, Result,
     TextEncoder, Unary, layer_names,
@@ -17,7 +18,6 @@ use explainer_core::{
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use crate::rng::SplitMix64;
 use crate::tokenizer::WordTokenizer;
 
 /// The tiny model's configuration, stored as `config.json` beside its weights.

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use explainer_core::rng::SplitMix64;
 use explainer_core::{DefaultOps, Encoding, InputBatch, Model, ProblemType};
 use explainer_corpus::{Message, Split, Task};
-use explainer_testing::SplitMix64;
 use explainer_transformers::{HfClassifier, LoadOptions};
 use serde::Serialize;
 use tch::{Kind, Reduction, Tensor};
