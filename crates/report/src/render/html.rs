@@ -9,7 +9,10 @@
 
 use std::fmt::Write as _;
 
-use super::sha256::{base64, sha256};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use sha2::{Digest, Sha256};
+
 use super::{
     LEVELS, Piece, config_name, level, level_dark, level_rgb, max_abs, num, pieces, pretty_json,
     problem_name, signed, top_words,
@@ -58,6 +61,12 @@ fn level_class(level: i32) -> String {
 const TOP: usize = 8;
 
 /// The report's style sheet (its SHA-256 goes into the Content-Security-Policy).
+/// The Content-Security-Policy source hash of an inline style sheet: standard Base64 (with
+/// padding) of its SHA-256 digest, as CSP Level 2 defines `'sha256-…'`.
+fn csp_hash(css: &str) -> String {
+    BASE64.encode(Sha256::digest(css.as_bytes()))
+}
+
 fn style_sheet() -> String {
     let mut css = String::from(
         "\
@@ -127,7 +136,7 @@ footer{margin-top:32px;color:var(--muted);font-size:.85em}
 /// configs, versions, date, duration. Everything from the document is escaped.
 pub fn render_html(document: &Document) -> String {
     let css = style_sheet();
-    let hash = base64(&sha256(css.as_bytes()));
+    let hash = csp_hash(&css);
     let run = &document.run;
     let method = config_name(&run.method, "method");
     let baseline = config_name(&run.baseline, "baseline");
@@ -500,5 +509,13 @@ mod tests {
         );
         assert_eq!(escape("a\u{1b}[31mb"), "a\\u{1b}[31mb");
         assert_eq!(attr("a\nb"), "a&#10;b");
+    }
+
+    #[test]
+    fn csp_hashes_are_base64_of_sha256() {
+        // Python: base64.b64encode(hashlib.sha256(s).digest()).
+        assert_eq!(csp_hash(""), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+        assert_eq!(csp_hash("abc"), "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+        assert_eq!(csp_hash("body{color:red}"), "FcQqt3aNlV7AZnGV4zkQRVeCeJOxbMPnQSx258L803E=");
     }
 }

@@ -2,7 +2,6 @@
 
 pub mod html;
 pub mod markdown;
-mod sha256;
 pub mod terminal;
 
 use crate::schema::{Explanation, TargetReport};
