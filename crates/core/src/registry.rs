@@ -1,6 +1,10 @@
 //! The `inventory` registries of methods and baselines.
 //!
-//! A plugin crate registers an entry with `inventory::submit!`:
+//! A plugin crate registers a config type with [`register_method!`](crate::register_method)
+//! or [`register_baseline!`](crate::register_baseline), which implement the trait under its
+//! typetag name and submit the registry entry in one place (the name, the capabilities and
+//! the convergence delta are written once). By hand the same is a `#[typetag::serde(name =
+//! "my-method")]` impl plus:
 //!
 //! ```ignore
 //! inventory::submit! {
@@ -14,11 +18,12 @@
 //! }
 //! ```
 //!
-//! The entry's `name` must equal the config type's typetag name (`#[typetag::serde(name =
-//! "my-method")]`), so that a config file naming the method deserialises into it.
+//! The entry's `name` must equal the config type's typetag name, so that a config file naming
+//! the method deserialises into it ([`check_registries`] checks it).
 //!
 //! Rust drops a crate nobody references at link time, and its entries with it: a binary or
-//! test that needs a plugin must name it, e.g. `use explainer_deeplift as _;`.
+//! test that needs a plugin must name it, e.g. `use explainer_deeplift as _;` (the facade
+//! crate `explainer` does this for every plugin its features enable).
 
 use serde_json::Value;
 
@@ -161,4 +166,146 @@ pub fn check_registries() -> Vec<String> {
         }
     }
     problems
+}
+
+/// Registers an attribution method: implements [`Method`] for a config type under its
+/// registry (= typetag) name and submits its [`MethodEntry`], so that the name, the needed
+/// capabilities and whether results carry a convergence delta are declared once.
+///
+/// The config type must implement `Default` (the registry's default config; give
+/// `default: expr,` to use another), `Serialize`, `Deserialize` and `Debug`. The `impl { … }`
+/// block holds the rest of the [`Method`] impl: `explain`, and optionally `claims` and
+/// `validate`. The calling crate needs `typetag` and `serde` as dependencies (typetag's
+/// generated code names them).
+///
+/// ```
+/// use explainer_core::{Attribution, Model, Request, Result};
+/// use serde::{Deserialize, Serialize};
+///
+/// /// Explains nothing (a doc example).
+/// #[derive(Debug, Default, Serialize, Deserialize)]
+/// pub struct Nothing {}
+///
+/// explainer_core::register_method! {
+///     name: "doc-nothing",
+///     config: Nothing,
+///     summary: "Explains nothing.",
+///     requires: [Forward],
+///     convergence_delta: false,
+///     impl {
+///         fn explain(&self, _: &dyn Model, _: &Request<'_>) -> Result<Vec<Attribution>> {
+///             Ok(Vec::new())
+///         }
+///     }
+/// }
+///
+/// let entry = explainer_core::registry::method("doc-nothing")?;
+/// assert_eq!(entry.summary, "Explains nothing.");
+/// assert!(explainer_core::registry::check_registries().is_empty());
+/// # Ok::<(), explainer_core::Error>(())
+/// ```
+#[macro_export]
+macro_rules! register_method {
+    (
+        name: $name:literal,
+        config: $config:ty,
+        summary: $summary:expr,
+        requires: [$($capability:ident),* $(,)?],
+        convergence_delta: $delta:expr,
+        $(default: $default:expr,)?
+        impl { $($body:tt)* } $(,)?
+    ) => {
+        #[typetag::serde(name = $name)]
+        impl $crate::Method for $config {
+            fn requires(&self) -> $crate::Capabilities {
+                $crate::Capabilities::of(&[$($crate::Capability::$capability),*])
+            }
+
+            fn has_convergence_delta(&self) -> bool {
+                $delta
+            }
+
+            $($body)*
+        }
+
+        $crate::inventory::submit! {
+            $crate::MethodEntry {
+                name: $name,
+                summary: $summary,
+                requires: $crate::Capabilities::of(&[$($crate::Capability::$capability),*]),
+                has_convergence_delta: $delta,
+                default_config: $crate::__default_config!($config $(, $default)?),
+            }
+        }
+    };
+}
+
+/// Registers a baseline provider: implements [`Baseline`] for a config type under its
+/// registry (= typetag) name and submits its [`BaselineEntry`]; see
+/// [`register_method!`](crate::register_method) for the requirements on the type.
+///
+/// ```
+/// use explainer_core::{Encoding, Model, Reference, Result};
+/// use serde::{Deserialize, Serialize};
+///
+/// /// The input itself as its own reference (a doc example).
+/// #[derive(Debug, Default, Serialize, Deserialize)]
+/// pub struct Itself {}
+///
+/// explainer_core::register_baseline! {
+///     name: "doc-itself",
+///     config: Itself,
+///     summary: "The input itself.",
+///     requires: [],
+///     impl {
+///         fn references(&self, _: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
+///             Ok(vec![Reference::Ids(input.ids.clone())])
+///         }
+///     }
+/// }
+///
+/// assert_eq!(explainer_core::registry::baseline("doc-itself")?.summary, "The input itself.");
+/// # Ok::<(), explainer_core::Error>(())
+/// ```
+#[macro_export]
+macro_rules! register_baseline {
+    (
+        name: $name:literal,
+        config: $config:ty,
+        summary: $summary:expr,
+        requires: [$($capability:ident),* $(,)?],
+        $(default: $default:expr,)?
+        impl { $($body:tt)* } $(,)?
+    ) => {
+        #[typetag::serde(name = $name)]
+        impl $crate::Baseline for $config {
+            fn requires(&self) -> $crate::Capabilities {
+                $crate::Capabilities::of(&[$($crate::Capability::$capability),*])
+            }
+
+            $($body)*
+        }
+
+        $crate::inventory::submit! {
+            $crate::BaselineEntry {
+                name: $name,
+                summary: $summary,
+                requires: $crate::Capabilities::of(&[$($crate::Capability::$capability),*]),
+                default_config: $crate::__default_config!($config $(, $default)?),
+            }
+        }
+    };
+}
+
+/// The `default_config` function of a registry entry (an implementation detail of the
+/// registration macros).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __default_config {
+    ($config:ty) => {
+        || ::std::boxed::Box::new(<$config as ::std::default::Default>::default())
+    };
+    ($config:ty, $default:expr) => {
+        || ::std::boxed::Box::new($default)
+    };
 }

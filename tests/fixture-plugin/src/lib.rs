@@ -3,11 +3,12 @@
 //! non-special token by [PAD]. It goes through every part of the plugin contract (inventory
 //! entries, typetag configs, capabilities, targets, baselines, outputs) in a few lines.
 //!
+//! Both register through `explainer_core::register_method!` / `register_baseline!`.
+//!
 //! It is not linked into the CLI: only the integration tests use it.
 
 use explainer_core::{
-    Attribution, Baseline, Capabilities, Capability, Encoding, Error, Method, Model, Output, Reference,
-    Request, Result, TargetAttribution, tensor_row,
+    Attribution, Encoding, Error, Model, Output, Reference, Request, Result, TargetAttribution, tensor_row,
 };
 use serde::{Deserialize, Serialize};
 
@@ -31,92 +32,88 @@ impl Default for EvenSpread {
     }
 }
 
-const NEEDS: Capabilities = Capabilities::of(&[Capability::Forward]);
-
-#[typetag::serde(name = "fixture-even-spread")]
-impl Method for EvenSpread {
-    fn requires(&self) -> Capabilities {
-        NEEDS
-    }
-
-    fn has_convergence_delta(&self) -> bool {
-        true
-    }
-
-    fn validate(&self) -> Result<()> {
-        if self.scale.is_finite() {
-            Ok(())
-        } else {
-            Err(Error::InvalidConfig(format!("scale must be finite, not {}", self.scale)))
+explainer_core::register_method! {
+    name: "fixture-even-spread",
+    config: EvenSpread,
+    summary: "Test fixture: spreads F(x) − F(x₀) evenly over the tokens.",
+    requires: [Forward],
+    convergence_delta: true,
+    impl {
+        fn validate(&self) -> Result<()> {
+            if self.scale.is_finite() {
+                Ok(())
+            } else {
+                Err(Error::InvalidConfig(format!("scale must be finite, not {}", self.scale)))
+            }
         }
-    }
 
-    fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
-        let info = model.info();
-        let mut results = Vec::new();
-        for encoding in request.encodings {
-            let logits = model.logits(&[encoding])?;
-            let scores = tensor_row(&info.problem.scores(&logits)?, 0)?;
-            let explained = match request.output {
-                Output::Probability => scores.clone(),
-                Output::Logit => tensor_row(&logits, 0)?,
-            };
-            let references = request.baseline.references(model, encoding)?;
-            let mut reference_outputs = vec![0.0; info.labels.len()];
-            for reference in &references {
-                reference.check_len(encoding.len())?;
-                let Reference::Ids(ids) = reference else {
-                    return Err(Error::InvalidConfig("fixture-even-spread needs token-id baselines".into()));
-                };
-                let baseline = Encoding { ids: ids.clone(), ..encoding.clone() };
-                let logits = model.logits(&[&baseline])?;
-                let out = match request.output {
-                    Output::Probability => tensor_row(&info.problem.scores(&logits)?, 0)?,
+        fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
+            let info = model.info();
+            let mut results = Vec::new();
+            for encoding in request.encodings {
+                let logits = model.logits(&[encoding])?;
+                let scores = tensor_row(&info.problem.scores(&logits)?, 0)?;
+                let explained = match request.output {
+                    Output::Probability => scores.clone(),
                     Output::Logit => tensor_row(&logits, 0)?,
                 };
-                for (sum, value) in reference_outputs.iter_mut().zip(out) {
-                    *sum += value / references.len() as f64;
+                let references = request.baseline.references(model, encoding)?;
+                let mut reference_outputs = vec![0.0; info.labels.len()];
+                for reference in &references {
+                    reference.check_len(encoding.len())?;
+                    let Reference::Ids(ids) = reference else {
+                        return Err(Error::InvalidConfig("fixture-even-spread needs token-id baselines".into()));
+                    };
+                    let baseline = Encoding { ids: ids.clone(), ..encoding.clone() };
+                    let logits = model.logits(&[&baseline])?;
+                    let out = match request.output {
+                        Output::Probability => tensor_row(&info.problem.scores(&logits)?, 0)?,
+                        Output::Logit => tensor_row(&logits, 0)?,
+                    };
+                    for (sum, value) in reference_outputs.iter_mut().zip(out) {
+                        *sum += value / references.len() as f64;
+                    }
                 }
+                let free: Vec<usize> = (0..encoding.len()).filter(|&i| !encoding.special[i]).collect();
+                let targets = request
+                    .target
+                    .resolve(info, &scores)?
+                    .into_iter()
+                    .map(|label| {
+                        let change = explained[label] - reference_outputs[label];
+                        let mut tokens = vec![0.0; encoding.len()];
+                        for &i in &free {
+                            tokens[i] = self.scale * change / free.len() as f64;
+                        }
+                        let total: f64 = tokens.iter().sum();
+                        TargetAttribution {
+                            label_index: label,
+                            label: info.labels[label].clone(),
+                            score: scores[label],
+                            tokens,
+                            token_spread: None,
+                            per_dimension: None,
+                            f_input: explained[label],
+                            f_baseline: reference_outputs[label],
+                            delta: Some(total - change),
+                            steps: None,
+                            error_estimate: None,
+                            layer_sweep: None,
+                        }
+                    })
+                    .collect();
+                results.push(Attribution {
+                    method: self.typetag_name().into(),
+                    baseline: request.baseline.typetag_name().into(),
+                    layer: "tokens".into(),
+                    output: request.output,
+                    encoding: encoding.clone(),
+                    targets,
+                    warnings: Vec::new(),
+                });
             }
-            let free: Vec<usize> = (0..encoding.len()).filter(|&i| !encoding.special[i]).collect();
-            let targets = request
-                .target
-                .resolve(info, &scores)?
-                .into_iter()
-                .map(|label| {
-                    let change = explained[label] - reference_outputs[label];
-                    let mut tokens = vec![0.0; encoding.len()];
-                    for &i in &free {
-                        tokens[i] = self.scale * change / free.len() as f64;
-                    }
-                    let total: f64 = tokens.iter().sum();
-                    TargetAttribution {
-                        label_index: label,
-                        label: info.labels[label].clone(),
-                        score: scores[label],
-                        tokens,
-                        token_spread: None,
-                        per_dimension: None,
-                        f_input: explained[label],
-                        f_baseline: reference_outputs[label],
-                        delta: Some(total - change),
-                        steps: None,
-                        error_estimate: None,
-                        layer_sweep: None,
-                    }
-                })
-                .collect();
-            results.push(Attribution {
-                method: self.typetag_name().into(),
-                baseline: request.baseline.typetag_name().into(),
-                layer: "tokens".into(),
-                output: request.output,
-                encoding: encoding.clone(),
-                targets,
-                warnings: Vec::new(),
-            });
+            Ok(results)
         }
-        Ok(results)
     }
 }
 
@@ -125,39 +122,25 @@ impl Method for EvenSpread {
 #[serde(deny_unknown_fields)]
 pub struct AllPad {}
 
-#[typetag::serde(name = "fixture-all-pad")]
-impl Baseline for AllPad {
-    fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
-        let pad = model
-            .encoder()
-            .special_tokens()
-            .pad
-            .ok_or_else(|| Error::InvalidConfig("the vocabulary has no padding token".into()))?;
-        let ids = input
-            .ids
-            .iter()
-            .zip(&input.special)
-            .map(|(&id, &special)| if special { id } else { pad })
-            .collect();
-        Ok(vec![Reference::Ids(ids)])
-    }
-}
-
-explainer_core::inventory::submit! {
-    explainer_core::MethodEntry {
-        name: "fixture-even-spread",
-        summary: "Test fixture: spreads F(x) − F(x₀) evenly over the tokens.",
-        requires: NEEDS,
-        has_convergence_delta: true,
-        default_config: || Box::new(EvenSpread::default()),
-    }
-}
-
-explainer_core::inventory::submit! {
-    explainer_core::BaselineEntry {
-        name: "fixture-all-pad",
-        summary: "Test fixture: every non-special token replaced by [PAD].",
-        requires: Capabilities::NONE,
-        default_config: || Box::new(AllPad::default()),
+explainer_core::register_baseline! {
+    name: "fixture-all-pad",
+    config: AllPad,
+    summary: "Test fixture: every non-special token replaced by [PAD].",
+    requires: [],
+    impl {
+        fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
+            let pad = model
+                .encoder()
+                .special_tokens()
+                .pad
+                .ok_or_else(|| Error::InvalidConfig("the vocabulary has no padding token".into()))?;
+            let ids = input
+                .ids
+                .iter()
+                .zip(&input.special)
+                .map(|(&id, &special)| if special { id } else { pad })
+                .collect();
+            Ok(vec![Reference::Ids(ids)])
+        }
     }
 }
