@@ -18,7 +18,7 @@
 //! | `distilbert` | DistilBERT checkpoints ([`transformers`]) | explainer-transformers | yes |
 //! | `roberta` | RoBERTa, XLM-R and CamemBERT checkpoints ([`transformers`]) | explainer-transformers | yes |
 //! | `report` | the JSON schema and the HTML, Markdown and terminal reports ([`report`]) | explainer-report | yes |
-//! | `axioms` | the axiom-conformance suite ([`conformance`]); brings explainer-transformers and explainer-testing | explainer-axioms | no |
+//! | `axioms` | the axiom-conformance suite (`explainer::conformance`); brings explainer-transformers and explainer-testing | explainer-axioms | no |
 //! | `full` | all of the above | | no |
 //!
 //! The three model families share one encoder in one crate, explainer-transformers, so
@@ -29,7 +29,7 @@
 //! Everything of `explainer-core` is re-exported at the root ([`Model`], [`Method`],
 //! [`Baseline`], [`explain`], [`registry`], [`register_method!`], …); note that
 //! [`axioms`](mod@axioms) is core's module of axiom and claim types, and the suite that checks
-//! them is [`conformance`].
+//! them is `explainer::conformance` (feature `axioms`).
 //!
 //! **Plugins are linked for you.** Methods and baselines register themselves through
 //! `inventory`, and Rust drops a crate nobody references at link time, entries and all. This
