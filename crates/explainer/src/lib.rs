@@ -18,6 +18,7 @@
 //! | `distilbert` | DistilBERT checkpoints ([`transformers`]) | explainer-transformers | yes |
 //! | `roberta` | RoBERTa, XLM-R and CamemBERT checkpoints ([`transformers`]) | explainer-transformers | yes |
 //! | `report` | the JSON schema and the HTML, Markdown and terminal reports ([`report`]) | explainer-report | yes |
+//! | `pipeline` | model folders, hashes, configs by registry name, spec files and the named explainers ([`explainers`], [`Explainer`]: the notebook flow); brings `bert` and `report` | explainer-pipeline | yes |
 //! | `axioms` | the axiom-conformance suite (`explainer::conformance`); brings explainer-transformers and explainer-testing | explainer-axioms | no |
 //! | `full` | all of the above | | no |
 //!
@@ -103,6 +104,15 @@ pub use explainer_transformers as transformers;
 #[cfg(feature = "report")]
 pub use explainer_report as report;
 
+/// Model folders, hashes, configs, spec files and run set-ups (feature `pipeline`).
+#[cfg(feature = "pipeline")]
+pub use explainer_pipeline as pipeline;
+
+/// The named explainers of the notebook flow: `explainers::get("classify")?.build_from_dir(dir)?`
+/// (feature `pipeline`).
+#[cfg(feature = "pipeline")]
+pub use explainer_pipeline::{Explainer, WordAttributions, explainers};
+
 /// The axiom-conformance suite (feature `axioms`).
 #[cfg(feature = "axioms")]
 pub use explainer_axioms as conformance;
@@ -125,6 +135,8 @@ pub const FEATURES: &[&str] = &[
     "roberta",
     #[cfg(feature = "report")]
     "report",
+    #[cfg(feature = "pipeline")]
+    "pipeline",
     #[cfg(feature = "axioms")]
     "axioms",
 ];

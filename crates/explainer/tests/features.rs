@@ -81,7 +81,7 @@ fn no_features_compile_core_only() {
 }
 
 #[test]
-fn the_default_is_every_method_and_model_and_the_report_but_not_the_suite() {
+fn the_default_is_every_method_and_model_the_report_and_the_pipeline_but_not_the_suite() {
     let (packages, _) = tree(&[]);
     assert_eq!(
         ours(&packages),
@@ -92,7 +92,10 @@ fn the_default_is_every_method_and_model_and_the_report_but_not_the_suite() {
             "explainer-core",
             "explainer-deeplift",
             "explainer-integrated-gradients",
+            "explainer-pipeline",
             "explainer-report",
+            // The pipeline loads saved tiny test models like any folder.
+            "explainer-testing",
             "explainer-transformers",
         ])
     );

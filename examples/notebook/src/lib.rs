@@ -13,13 +13,13 @@
 
 use std::path::{Path, PathBuf};
 
-use explainer_pipeline::explainers;
-use explainer_pipeline::spec::{
+// The facade links the plugins its features enable: the `classify` explainer finds Layer
+// Integrated Gradients and the pad baseline in the registries.
+use explainer::pipeline::spec::{
     EntryPoint, SPEC_VERSION, SpecFile, SpecModel, TargetValue, baseline_value, method_value,
 };
-use explainer_pipeline::{Explainer, Result, WordAttributions};
-// The `classify` explainer finds its method and baseline in the registries: link the plugins.
-use {explainer_baselines as _, explainer_integrated_gradients as _};
+use explainer::pipeline::{Result, configs, model_hash};
+use explainer::{Explainer, WordAttributions, explainers};
 
 /// The message the notebook explains.
 pub const TEXT: &str = "Please confirm the custody fees and the safekeeping of securities for the fund's AUM report \
@@ -99,16 +99,11 @@ pub fn run(model: &Path, out: &Path) -> Result<Vec<Cell>> {
         spec_version: SPEC_VERSION,
         name: "notebook".into(),
         explainer_version: env!("CARGO_PKG_VERSION").into(),
-        model: SpecModel {
-            path: model.to_path_buf(),
-            hash: explainer_pipeline::model_hash::model_hash(model)?,
-        },
+        model: SpecModel { path: model.to_path_buf(), hash: model_hash::model_hash(model)? },
         entry_points: vec![EntryPoint {
             name: "classify".into(),
-            method: method_value(explainer_pipeline::configs::method_config(entry.method, vec![])?.as_ref())?,
-            baseline: baseline_value(
-                explainer_pipeline::configs::baseline_config(entry.baseline, vec![])?.as_ref(),
-            )?,
+            method: method_value(configs::method_config(entry.method, vec![])?.as_ref())?,
+            baseline: baseline_value(configs::baseline_config(entry.baseline, vec![])?.as_ref())?,
             target: TargetValue::Text("predicted".into()),
             output: Default::default(),
         }],
