@@ -15,6 +15,7 @@
 //!
 //! Axioms, formulas and sources: `docs/axioms.md`.
 
+pub mod checkpoints;
 mod checks;
 mod report;
 pub mod strategies;
@@ -146,7 +147,8 @@ fn check_claim(
         tried.set(tried.get() + 1);
         match measure(claim.axiom, claim.tolerance, method, subject, &case) {
             Ok(m) => {
-                if m.ratio() > worst.get().ratio() || m.deviation.is_nan() {
+                let first = worst.get().growth == 0.0 && m.growth != 0.0;
+                if first || m.ratio() > worst.get().ratio() || m.deviation.is_nan() {
                     worst.set(m);
                 }
                 if m.deviation.is_nan() || m.deviation > m.allowed {

@@ -4,6 +4,35 @@ use explainer_core::{Axiom, Claim, Tolerance};
 use serde::{Deserialize, Serialize};
 
 use crate::Measure;
+use crate::checks::magnitude_of;
+
+/// The allowed bound of `claim` in the case `m`, spelled out: each non-zero part of the
+/// tolerance with the case's figures.
+pub(crate) fn derivation(claim: Claim, m: &Measure) -> String {
+    let t = claim.tolerance;
+    let mut parts = Vec::new();
+    if t.absolute != 0.0 {
+        parts.push(format!("{:.1e}", t.absolute));
+    }
+    if t.relative != 0.0 {
+        parts.push(format!("{:.1e} × scale {:.2e}", t.relative, m.scale));
+    }
+    if t.of_mass != 0.0 {
+        parts.push(format!("{:.1e} × Σ|A| {:.2e}", t.of_mass, m.mass));
+    }
+    if t.rounding != 0.0 {
+        parts.push(format!(
+            "{} × κ {:.1} × u {:.2e} × R {:.2e} (R = {})",
+            t.rounding,
+            m.growth,
+            m.unit_roundoff,
+            m.magnitude,
+            magnitude_of(claim.axiom)
+        ));
+    }
+    let sum = if parts.is_empty() { "0 (exact)".to_owned() } else { parts.join(" + ") };
+    if claim.axiom == Axiom::Sensitivity { format!("|A_k| must exceed {sum}") } else { sum }
+}
 
 /// Whether a claim held.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +64,14 @@ pub struct Row {
     pub worst_deviation: f64,
     /// What the tolerance allowed in that worst case.
     pub allowed: f64,
+    /// How that allowed bound was derived, with the case's figures: the claim's parts, κ, u
+    /// and R (see `docs/axioms.md`).
+    #[serde(default)]
+    pub bound: String,
+    /// The worst deviation in rounding units, deviation / (κ × u × R); for sensitivity, |A_k|
+    /// in those units (the smallest seen: how far the token stood above zero).
+    #[serde(default)]
+    pub rounding_units: f64,
     /// The shrunk counter-example, on failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counterexample: Option<String>,
@@ -57,6 +94,13 @@ impl Row {
             cases,
             worst_deviation: worst.deviation,
             allowed: worst.allowed,
+            bound: derivation(claim, &worst),
+            rounding_units: if claim.axiom == Axiom::Sensitivity {
+                // How many rounding units |A_k| stood above zero in its closest case.
+                Measure { deviation: worst.allowed, ..worst }.in_rounding_units()
+            } else {
+                worst.in_rounding_units()
+            },
             counterexample,
         }
     }
@@ -135,8 +179,8 @@ impl Report {
             }
             out.push('\n');
         }
-        out.push_str("\n| method | axiom | verdict | cases | worst deviation | allowed there | tolerance (rel, abs, of Σ\\|A\\|) |\n");
-        out.push_str("|---|---|---|---|---|---|---|\n");
+        out.push_str("\n| method | axiom | verdict | cases | worst deviation | allowed there | in κ·u·R | bound used there |\n");
+        out.push_str("|---|---|---|---|---|---|---|---|\n");
         for r in &self.rows {
             let verdict = match &r.verdict {
                 Verdict::Pass => "pass".to_owned(),
@@ -144,16 +188,15 @@ impl Report {
                 Verdict::Skipped(why) => format!("skipped: {}", escape(why)),
             };
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {:.3e} | {:.3e} | {:.0e}, {:.0e}, {:.0e} |\n",
+                "| {} | {} | {} | {} | {:.3e} | {:.3e} | {:.3} | {} |\n",
                 escape(&r.method),
                 r.axiom,
                 verdict,
                 r.cases,
                 r.worst_deviation,
                 r.allowed,
-                r.tolerance.relative,
-                r.tolerance.absolute,
-                r.tolerance.of_mass
+                r.rounding_units,
+                escape(&r.bound)
             ));
         }
         let silent: Vec<&str> =

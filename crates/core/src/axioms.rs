@@ -78,12 +78,18 @@ impl fmt::Display for Axiom {
     }
 }
 
-/// How far a check may deviate: `absolute + relative × scale + of_mass × Σ|A|`, where the
-/// scale is the axiom's natural size (|F(x) − F(x₀)| for completeness and layer conservation,
-/// the largest |attribution| of the case for the others) and Σ|A| the case's total attribution
-/// mass (a path method's quadrature error grows with the path's variation, which Σ|A| tracks,
-/// not with its end-to-end change). Sensitivity reads `absolute` as the smallest magnitude that
-/// counts as non-zero.
+/// How far a check may deviate:
+/// `absolute + relative × scale + of_mass × Σ|A| + rounding × κ × u × R`.
+///
+/// The scale is the axiom's natural size (|F(x) − F(x₀)| for completeness and layer
+/// conservation), Σ|A| the case's total attribution mass (a path method's quadrature error
+/// grows with the path's variation, which Σ|A| tracks). The last part is the float rounding
+/// bound: u is the unit roundoff of the model's float kind (2⁻²⁴ in f32, 2⁻⁵³ in f64),
+/// κ = √(hidden size) × depth (the model's listed layers) the growth of rounding through a
+/// network of that width and depth, and R the magnitude of every quantity the check adds up,
+/// measured on the case (the attributions' per-dimension mass, |F(x)| + |F(x₀)|; each axiom's
+/// R is in `docs/axioms.md`). `rounding` is the safety factor over that first-order estimate.
+/// Sensitivity reads the same bound as the largest magnitude that still counts as zero.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Tolerance {
     /// Allowed deviation relative to the scale.
@@ -93,15 +99,24 @@ pub struct Tolerance {
     /// Allowed deviation relative to the total attribution mass Σ|A| (0 for most claims).
     #[serde(default)]
     pub of_mass: f64,
+    /// Safety factor of the float-rounding bound κ × u × R (0: no rounding allowed, the
+    /// method computes the axiom exactly).
+    #[serde(default)]
+    pub rounding: f64,
 }
 
 impl Tolerance {
     /// No deviation at all.
-    pub const EXACT: Tolerance = Tolerance { relative: 0.0, absolute: 0.0, of_mass: 0.0 };
+    pub const EXACT: Tolerance = Tolerance { relative: 0.0, absolute: 0.0, of_mass: 0.0, rounding: 0.0 };
 
     /// A tolerance relative to the axiom's scale, plus an absolute part.
     pub const fn new(relative: f64, absolute: f64) -> Self {
-        Tolerance { relative, absolute, of_mass: 0.0 }
+        Tolerance { relative, absolute, of_mass: 0.0, rounding: 0.0 }
+    }
+
+    /// Only float rounding: `factor × κ × u × R` (see the type's documentation).
+    pub const fn rounding(factor: f64) -> Self {
+        Tolerance { rounding: factor, ..Tolerance::EXACT }
     }
 
     /// The same tolerance, plus `of_mass` × the total attribution mass Σ|A|.
@@ -109,7 +124,12 @@ impl Tolerance {
         Tolerance { of_mass, ..self }
     }
 
-    /// The allowed deviation at `scale` (for claims without a mass part).
+    /// The same tolerance, plus the float-rounding bound with safety factor `factor`.
+    pub const fn plus_rounding(self, factor: f64) -> Self {
+        Tolerance { rounding: factor, ..self }
+    }
+
+    /// The allowed deviation at `scale` (for claims without a mass or rounding part).
     pub fn allowed(&self, scale: f64) -> f64 {
         self.absolute + self.relative * scale.abs()
     }
@@ -118,7 +138,17 @@ impl Tolerance {
     pub fn allowed_with_mass(&self, scale: f64, mass: f64) -> f64 {
         self.allowed(scale) + self.of_mass * mass.abs()
     }
+
+    /// Everything allowed: `scale`, `mass` as above, and the rounding bound `κ × u × R`
+    /// (`unit_rounding`, computed by the checker from the model and the case).
+    pub fn allowed_all(&self, scale: f64, mass: f64, unit_rounding: f64) -> f64 {
+        self.allowed_with_mass(scale, mass) + self.rounding * unit_rounding.abs()
+    }
 }
+
+/// The safety factor of the built-in rounding claims: how many κ × u × R a claim allows
+/// (derived and measured in `docs/axioms.md`).
+pub const ROUNDING_FACTOR: f64 = 6.0;
 
 /// A method's promise: `axiom` holds within `tolerance`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -26,7 +26,7 @@ mod target;
 mod text;
 
 pub use attribution::{Attribution, LayerSweep, Output, TargetAttribution};
-pub use axioms::{Axiom, Claim, Tolerance};
+pub use axioms::{Axiom, Claim, ROUNDING_FACTOR, Tolerance};
 pub use error::{Error, ErrorKind, Result};
 pub use hooks::Hooks;
 pub use method::{Baseline, Method, Reference, Request, explain};

@@ -24,6 +24,11 @@ fn every_claim_of_every_linked_method_holds_on_the_custom_model() {
     assert!(report.passed(), "{}", report.to_markdown());
     for method in ["integrated-gradients", "layer-integrated-gradients", "deeplift", "deeplift-shap"] {
         for axiom in [Axiom::DummyToken, Axiom::Symmetry, Axiom::Linearity, Axiom::BaselineIdentity] {
+            if method.starts_with("deeplift") && axiom == Axiom::Linearity {
+                // Not claimed at present (docs/axioms.md, "Open").
+                assert!(report.row(method, axiom).is_none());
+                continue;
+            }
             let row = report.row(method, axiom).unwrap_or_else(|| panic!("{method} claims {axiom}"));
             assert_eq!(row.verdict, Verdict::Pass, "{method} {axiom}");
             assert!(row.cases > 0);

@@ -236,6 +236,14 @@ fn interpolate(prepared: &Prepared, alphas: &[f64], start: usize, end: usize) ->
     Ok((x, path_index))
 }
 
+/// Per path: 1 when its start differs from the input's word embeddings, 0 when it is
+/// bit-for-bit the input (a path of one point, along which nothing changes).
+fn moving_paths(prepared: &Prepared) -> Result<Vec<f64>> {
+    let paths = prepared.x0.size()[0];
+    let x1 = prepared.x1.f_get(0)?;
+    (0..paths).map(|p| Ok(if prepared.x0.f_get(p)?.f_equal(&x1)? { 0.0 } else { 1.0 })).collect()
+}
+
 /// `rows` rows: `carry` (the previous row of the first), then `values` without its last row.
 fn shifted(carry: &Tensor, values: &Tensor) -> Result<Tensor> {
     let rows = values.size()[0];
@@ -389,6 +397,11 @@ fn layer_text(
         start = end;
     }
 
+    // A path whose start is the input itself has every point equal: each difference
+    // y(αₖ₊₁) − y(αₖ) is zero in exact arithmetic, but rows of one batch may round
+    // differently (blocked matrix products), which leaves noise of ~u·|y|·|∂F/∂y|. The
+    // maths gives exact zeros there, so the engine returns them.
+    let moving = moving_paths(&prepared)?;
     let mut targets = Vec::with_capacity(labels);
     for (t, &label) in prepared.targets.iter().enumerate() {
         let f_input = prepared.f_input[label];
@@ -396,7 +409,8 @@ fn layer_text(
         let change = f_input - f_baseline;
         let mut columns = Vec::with_capacity(layers.len());
         for (l, per_dim) in acc[t].iter().enumerate() {
-            columns.push(reduce(per_dim, request.per_dimension && l == 0)?);
+            let per_dim = per_dim.f_mul(&per_row(&moving, per_dim.dim(), Kind::Double, device)?)?;
+            columns.push(reduce(&per_dim, request.per_dimension && l == 0)?);
         }
         let layer_sweep = if settings.sweep {
             let scores = (0..len).map(|i| columns.iter().map(|c| c.tokens[i]).collect()).collect();

@@ -26,8 +26,8 @@
 mod engine;
 
 use explainer_core::{
-    Attribution, Axiom, Capabilities, Capability, Claim, Error, Method, MethodEntry, Model, Request, Result,
-    Rule, Tolerance,
+    Attribution, Axiom, Capabilities, Capability, Claim, Error, Method, MethodEntry, Model, ROUNDING_FACTOR,
+    Request, Result, Rule, Tolerance,
 };
 use serde::{Deserialize, Serialize};
 
@@ -168,12 +168,13 @@ fn check_common(
 /// no a-priori bound on a given model (the delta of every layer is reported instead); not
 /// sensitivity or implementation invariance, which are statements about input attributions.
 fn layer_claims() -> Vec<Claim> {
+    let r = Tolerance::rounding(ROUNDING_FACTOR);
     vec![
-        Claim::new(Axiom::DummyToken, Tolerance::new(1e-7, 1e-9)),
-        Claim::new(Axiom::Symmetry, Tolerance::new(1e-5, 1e-9)),
-        Claim::new(Axiom::Linearity, Tolerance::new(1e-4, 1e-7)),
-        Claim::new(Axiom::BaselineIdentity, Tolerance::new(0.0, 1e-12)),
-        Claim::new(Axiom::BatchInvariance, Tolerance::new(1e-4, 1e-7)),
+        Claim::new(Axiom::DummyToken, Tolerance::EXACT),
+        Claim::new(Axiom::Symmetry, r),
+        Claim::new(Axiom::Linearity, r),
+        Claim::new(Axiom::BaselineIdentity, Tolerance::EXACT),
+        Claim::new(Axiom::BatchInvariance, r),
         Claim::new(Axiom::Determinism, Tolerance::EXACT),
     ]
 }
@@ -283,15 +284,16 @@ impl Method for NeuronConductance {
     fn claims(&self) -> Vec<Claim> {
         // The unit's conductance through each input token: linear in F, zero at the baseline,
         // zero for a token the unit cannot see (a masked one; the unit sits at `token`).
+        let r = Tolerance::rounding(ROUNDING_FACTOR);
         let mut claims = vec![
-            Claim::new(Axiom::Linearity, Tolerance::new(1e-4, 1e-7)),
-            Claim::new(Axiom::BatchInvariance, Tolerance::new(1e-4, 1e-7)),
+            Claim::new(Axiom::Linearity, r),
+            Claim::new(Axiom::BatchInvariance, r),
             Claim::new(Axiom::Determinism, Tolerance::EXACT),
         ];
         if self.multiply_by_inputs {
-            claims.push(Claim::new(Axiom::BaselineIdentity, Tolerance::new(0.0, 1e-12)));
+            claims.push(Claim::new(Axiom::BaselineIdentity, Tolerance::EXACT));
             if self.token == 0 {
-                claims.push(Claim::new(Axiom::DummyToken, Tolerance::new(1e-7, 1e-9)));
+                claims.push(Claim::new(Axiom::DummyToken, Tolerance::EXACT));
             }
         }
         claims

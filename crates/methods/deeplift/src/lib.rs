@@ -19,8 +19,8 @@ mod engine;
 pub mod rules;
 
 use explainer_core::{
-    Attribution, Axiom, Capabilities, Capability, Claim, Error, Method, MethodEntry, Model, Request, Result,
-    Tolerance, layer_names,
+    Attribution, Axiom, Capabilities, Capability, Claim, Error, Method, MethodEntry, Model, ROUNDING_FACTOR,
+    Request, Result, Tolerance, layer_names,
 };
 use serde::{Deserialize, Serialize};
 
@@ -82,21 +82,31 @@ impl Default for DeepLiftShap {
 /// 1e-4 of |F(x) − F(x₀)|, plus 1e-5 for the f32 forward's own rounding of F(x) − F(x₀)
 /// (see docs/methods/deeplift.md). Not implementation invariance: DeepLift's rules see the
 /// network's structure, not only its function (Sundararajan et al. 2017, §2).
+/// The rounding factor of DeepLift's completeness: the rescale and product rules divide
+/// differences y(x) − y(x₀) by differences of their inputs, so every nearly equal pair loses
+/// digits the final sum cannot see in R; measured up to 31 κ·u·R on random f32 checkpoints
+/// with initializer range 0.48 (`docs/axioms.md`), allowed twice that.
+pub const COMPLETENESS_ROUNDING: f64 = 64.0;
+
 fn claims(multiply_by_inputs: bool) -> Vec<Claim> {
+    let r = Tolerance::rounding(ROUNDING_FACTOR);
     let mut claims = vec![
-        Claim::new(Axiom::Sensitivity, Tolerance::new(0.0, 1e-9)),
-        Claim::new(Axiom::DummyToken, Tolerance::new(1e-7, 1e-9)),
-        Claim::new(Axiom::Symmetry, Tolerance::new(1e-5, 1e-9)),
-        Claim::new(Axiom::Linearity, Tolerance::new(1e-4, 1e-7)),
-        Claim::new(Axiom::BaselineIdentity, Tolerance::new(0.0, 1e-12)),
-        Claim::new(Axiom::BatchInvariance, Tolerance::new(1e-4, 1e-7)),
+        Claim::new(Axiom::Sensitivity, r),
+        Claim::new(Axiom::DummyToken, Tolerance::EXACT),
+        Claim::new(Axiom::Symmetry, r),
+        // Not linearity for now: on a random f32 BERT with initializer range 0.48 and ReLU
+        // the suite found |A_mix − a·A_i − b·A_j| = 3.4e-3 (305 κ·u·R; the old bound 1e-4
+        // relative failed too). The rules' difference quotients amplify rounding beyond what
+        // the attributions show; see docs/axioms.md, "Open".
+        Claim::new(Axiom::BaselineIdentity, Tolerance::EXACT),
+        Claim::new(Axiom::BatchInvariance, Tolerance::rounding(COMPLETENESS_ROUNDING)),
         Claim::new(Axiom::Determinism, Tolerance::EXACT),
     ];
     if multiply_by_inputs {
-        claims.push(Claim::new(Axiom::Completeness, Tolerance::new(1e-4, 1e-5)));
+        claims.push(Claim::new(Axiom::Completeness, Tolerance::rounding(COMPLETENESS_ROUNDING)));
     } else {
         // Multipliers alone: neither complete nor zero at the baseline.
-        claims.retain(|c| matches!(c.axiom, Axiom::Linearity | Axiom::BatchInvariance | Axiom::Determinism));
+        claims.retain(|c| matches!(c.axiom, Axiom::BatchInvariance | Axiom::Determinism));
     }
     claims
 }

@@ -19,8 +19,8 @@
 mod engine;
 
 use explainer_core::{
-    Attribution, Axiom, Capabilities, Capability, Claim, Error, Method, MethodEntry, Model, Request, Result,
-    Rule, Tolerance, layer_names,
+    Attribution, Axiom, Capabilities, Capability, Claim, Error, Method, MethodEntry, Model, ROUNDING_FACTOR,
+    Request, Result, Rule, Tolerance, layer_names,
 };
 use serde::{Deserialize, Serialize};
 
@@ -125,18 +125,20 @@ impl LayerIntegratedGradients {
     /// (a result that stopped at `max_steps` says so in its warnings). Every result reports its
     /// delta either way.
     fn axiom_claims(&self) -> Vec<Claim> {
+        let r = Tolerance::rounding(ROUNDING_FACTOR);
         let mut claims = vec![
-            Claim::new(Axiom::Sensitivity, Tolerance::new(0.0, 1e-9)),
-            Claim::new(Axiom::DummyToken, Tolerance::new(1e-7, 1e-9)),
-            Claim::new(Axiom::Symmetry, Tolerance::new(1e-5, 1e-9)),
-            Claim::new(Axiom::Linearity, Tolerance::new(1e-4, 1e-7)),
-            Claim::new(Axiom::ImplementationInvariance, Tolerance::new(1e-4, 1e-7)),
-            Claim::new(Axiom::BaselineIdentity, Tolerance::new(0.0, 1e-12)),
-            Claim::new(Axiom::BatchInvariance, Tolerance::new(1e-4, 1e-7)),
+            Claim::new(Axiom::Sensitivity, r),
+            Claim::new(Axiom::DummyToken, Tolerance::EXACT),
+            Claim::new(Axiom::Symmetry, r),
+            Claim::new(Axiom::Linearity, r),
+            Claim::new(Axiom::ImplementationInvariance, r),
+            Claim::new(Axiom::BaselineIdentity, Tolerance::EXACT),
+            Claim::new(Axiom::BatchInvariance, r),
             Claim::new(Axiom::Determinism, Tolerance::EXACT),
         ];
         if let Some(t) = self.tolerance {
-            claims.push(Claim::new(Axiom::Completeness, Tolerance::new(0.0, t + 1e-6)));
+            claims
+                .push(Claim::new(Axiom::Completeness, Tolerance::new(0.0, t).plus_rounding(ROUNDING_FACTOR)));
         }
         claims
     }
