@@ -48,7 +48,7 @@ pub struct Measure {
     pub scale: f64,
     /// The case's attribution mass Σ|A| (where the claim has a mass part).
     pub mass: f64,
-    /// R: the magnitude of the quantities the check adds up (see [`magnitude_of`]).
+    /// R: the magnitude of the quantities the check adds up (see `magnitude_of`).
     pub magnitude: f64,
     /// u: the unit roundoff of the model's float kind.
     pub unit_roundoff: f64,

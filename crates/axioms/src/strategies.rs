@@ -48,7 +48,7 @@ impl Space {
     }
 }
 
-/// Cases for `model`: 2 … 8 ordinary tokens between the model's [CLS]/[SEP] (when it has
+/// Cases for `model`: 2 … 8 ordinary tokens between the model's `[CLS]`/`[SEP]` (when it has
 /// them), two reference draws (special tokens kept), two positions after the first token, two
 /// neighbour texts of other lengths, a replacement token and two linear-combination weights.
 /// They shrink towards short texts and low ids.

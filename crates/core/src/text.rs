@@ -20,7 +20,7 @@ pub struct Encoding {
     pub offsets: Vec<(usize, usize)>,
     /// Index of the word each token belongs to; `None` for special tokens.
     pub word_ids: Vec<Option<usize>>,
-    /// Whether each token is a special token ([CLS], [SEP], <s>, …).
+    /// Whether each token is a special token (`[CLS]`, `[SEP]`, `<s>`, …).
     pub special: Vec<bool>,
     /// Whether the text was cut to fit the model's maximum length.
     pub truncated: bool,
@@ -59,15 +59,15 @@ impl Encoding {
 /// The special tokens of a vocabulary, by id, where the vocabulary has them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpecialTokens {
-    /// Padding token ([PAD], <pad>).
+    /// Padding token (`[PAD]`, `<pad>`).
     pub pad: Option<i64>,
-    /// Unknown-word token ([UNK], <unk>).
+    /// Unknown-word token (`[UNK]`, `<unk>`).
     pub unk: Option<i64>,
-    /// Masking token ([MASK], <mask>).
+    /// Masking token (`[MASK]`, `<mask>`).
     pub mask: Option<i64>,
-    /// Sequence start / classification token ([CLS], <s>).
+    /// Sequence start / classification token (`[CLS]`, `<s>`).
     pub cls: Option<i64>,
-    /// Sequence end / separator token ([SEP], </s>).
+    /// Sequence end / separator token (`[SEP]`, `</s>`).
     pub sep: Option<i64>,
 }
 

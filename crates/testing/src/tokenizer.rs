@@ -6,7 +6,7 @@ use explainer_core::{Encoding, Error, Result, SpecialTokens, TextEncoder};
 pub const SPECIALS: [&str; 5] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
 /// Splits text into words (runs of alphanumeric characters) and single punctuation marks,
-/// looks them up lower-cased in a fixed vocabulary, and wraps them in [CLS] … [SEP].
+/// looks them up lower-cased in a fixed vocabulary, and wraps them in `[CLS]` … `[SEP]`.
 #[derive(Debug, Clone)]
 pub struct WordTokenizer {
     vocab: Vec<String>,

@@ -1,6 +1,6 @@
 //! A plugin that exists to test the registries: a deliberately trivial method that spreads
 //! F(x) − F(x₀) evenly over the non-special tokens, and a baseline that replaces every
-//! non-special token by [PAD]. It goes through every part of the plugin contract (inventory
+//! non-special token by `[PAD]`. It goes through every part of the plugin contract (inventory
 //! entries, typetag configs, capabilities, targets, baselines, outputs) in a few lines.
 //!
 //! Both register through `explainer_core::register_method!` / `register_baseline!`.
