@@ -5,10 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use explainer_core::{
-    Baseline, Capabilities, DefaultOps, Encoding, Error, Hooks, InputBatch, Model, Reference, Result,
-    layer_names,
-};
+use explainer_core::{DefaultOps, Encoding, Error, Hooks, InputBatch, Model, Reference, Result, layer_names};
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
@@ -173,23 +170,16 @@ fn compute(model: &dyn Model, corpus: &Corpus) -> Result<CorpusMean> {
     Ok(CorpusMean { corpus_hash: corpus.hash.clone(), texts: encodings.len(), tokens, mean })
 }
 
-#[typetag::serde(name = "average-embedding")]
-impl Baseline for AverageEmbedding {
-    fn requires(&self) -> Capabilities {
-        embed::NEEDS
-    }
-
-    fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
-        let mean = self.corpus_mean(model)?.to_tensor(model)?;
-        Ok(vec![Reference::Embeddings(embed::fill_non_special(model, input, &mean, self.keep_special)?)])
-    }
-}
-
-explainer_core::inventory::submit! {
-    explainer_core::BaselineEntry {
-        name: AverageEmbedding::NAME,
-        summary: "The mean word embedding of a corpus file at the non-special tokens; special tokens keep their own.",
-        requires: embed::NEEDS,
-        default_config: || Box::new(AverageEmbedding::new(AverageEmbedding::PLACEHOLDER_CORPUS)),
+explainer_core::register_baseline! {
+    name: AverageEmbedding::NAME,
+    config: AverageEmbedding,
+    summary: "The mean word embedding of a corpus file at the non-special tokens; special tokens keep their own.",
+    requires: [LayerHooks],
+    default: AverageEmbedding::new(AverageEmbedding::PLACEHOLDER_CORPUS),
+    impl {
+        fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
+            let mean = self.corpus_mean(model)?.to_tensor(model)?;
+            Ok(vec![Reference::Embeddings(embed::fill_non_special(model, input, &mean, self.keep_special)?)])
+        }
     }
 }

@@ -1,13 +1,7 @@
 //! Shared helpers of the embedding baselines.
 
-use explainer_core::{
-    Baseline, Capabilities, Capability, DefaultOps, Encoding, Hooks, InputBatch, Model, Result, layer_names,
-};
+use explainer_core::{Baseline, DefaultOps, Encoding, Hooks, InputBatch, Model, Result, layer_names};
 use tch::{Device, Kind, Tensor};
-
-/// What every embedding baseline needs: layer hooks, to read and later replace the word
-/// embeddings at `embeddings.word`.
-pub(crate) const NEEDS: Capabilities = Capabilities::of(&[Capability::LayerHooks]);
 
 /// Checks that the model offers what `baseline` needs, naming both when it does not.
 pub(crate) fn require(model: &dyn Model, baseline: &dyn Baseline) -> Result<()> {

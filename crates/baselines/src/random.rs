@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use explainer_core::{Baseline, Capabilities, Encoding, Error, Model, Reference, Result};
+use explainer_core::{Encoding, Error, Model, Reference, Result};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::corpus::Corpus;
@@ -186,33 +186,29 @@ impl Sampler {
     }
 }
 
-#[typetag::serde(name = "random-tokens")]
-impl Baseline for RandomTokens {
-    fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
-        self.validate()?;
-        input.validate()?;
-        let sampler = self.sampler(model)?;
-        let mut rng = SplitMix64::new(self.seed);
-        (0..self.draws)
-            .map(|_| {
-                let ids = input
-                    .ids
-                    .iter()
-                    .zip(&input.special)
-                    .map(|(&own, &special)| if special { Ok(own) } else { sampler.draw(&mut rng) })
-                    .collect::<Result<Vec<i64>>>()?;
-                Ok(Reference::Ids(ids))
-            })
-            .collect()
-    }
-}
-
-explainer_core::inventory::submit! {
-    explainer_core::BaselineEntry {
-        name: RandomTokens::NAME,
-        summary: "k references with every non-special token drawn at random from the vocabulary or a corpus's token frequencies (seeded).",
-        requires: Capabilities::NONE,
-        default_config: || Box::new(RandomTokens::default()),
+explainer_core::register_baseline! {
+    name: RandomTokens::NAME,
+    config: RandomTokens,
+    summary: "k references with every non-special token drawn at random from the vocabulary or a corpus's token frequencies (seeded).",
+    requires: [],
+    impl {
+        fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
+            self.validate()?;
+            input.validate()?;
+            let sampler = self.sampler(model)?;
+            let mut rng = SplitMix64::new(self.seed);
+            (0..self.draws)
+                .map(|_| {
+                    let ids = input
+                        .ids
+                        .iter()
+                        .zip(&input.special)
+                        .map(|(&own, &special)| if special { Ok(own) } else { sampler.draw(&mut rng) })
+                        .collect::<Result<Vec<i64>>>()?;
+                    Ok(Reference::Ids(ids))
+                })
+                .collect()
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Token-id baselines: every non-special token replaced by one special id (`[PAD]`, `[UNK]`,
 //! `[MASK]`), special tokens kept in place — the reference transformers-interpret builds.
 
-use explainer_core::{Baseline, Capabilities, Encoding, Error, Model, Reference, Result, SpecialTokens};
+use explainer_core::{Encoding, Error, Model, Reference, Result, SpecialTokens};
 use serde::{Deserialize, Serialize};
 
 /// `input`'s ids with every non-special token replaced by `id`.
@@ -42,11 +42,16 @@ impl PadBaseline {
     }
 }
 
-#[typetag::serde(name = "pad")]
-impl Baseline for PadBaseline {
-    fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
-        let id = token_id(model, Self::NAME, "padding", |s| s.pad)?;
-        Ok(vec![Reference::Ids(replace_non_special(input, id)?)])
+explainer_core::register_baseline! {
+    name: PadBaseline::NAME,
+    config: PadBaseline,
+    summary: "Every non-special token replaced by the padding token; [CLS]/[SEP] kept (transformers-interpret's reference).",
+    requires: [],
+    impl {
+        fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
+            let id = token_id(model, Self::NAME, "padding", |s| s.pad)?;
+            Ok(vec![Reference::Ids(replace_non_special(input, id)?)])
+        }
     }
 }
 
@@ -65,11 +70,16 @@ impl UnkBaseline {
     }
 }
 
-#[typetag::serde(name = "unk")]
-impl Baseline for UnkBaseline {
-    fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
-        let id = token_id(model, Self::NAME, "unknown-word", |s| s.unk)?;
-        Ok(vec![Reference::Ids(replace_non_special(input, id)?)])
+explainer_core::register_baseline! {
+    name: UnkBaseline::NAME,
+    config: UnkBaseline,
+    summary: "Every non-special token replaced by the unknown-word token; special tokens kept.",
+    requires: [],
+    impl {
+        fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
+            let id = token_id(model, Self::NAME, "unknown-word", |s| s.unk)?;
+            Ok(vec![Reference::Ids(replace_non_special(input, id)?)])
+        }
     }
 }
 
@@ -88,37 +98,15 @@ impl MaskBaseline {
     }
 }
 
-#[typetag::serde(name = "mask")]
-impl Baseline for MaskBaseline {
-    fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
-        let id = token_id(model, Self::NAME, "mask", |s| s.mask)?;
-        Ok(vec![Reference::Ids(replace_non_special(input, id)?)])
-    }
-}
-
-explainer_core::inventory::submit! {
-    explainer_core::BaselineEntry {
-        name: PadBaseline::NAME,
-        summary: "Every non-special token replaced by the padding token; [CLS]/[SEP] kept (transformers-interpret's reference).",
-        requires: Capabilities::NONE,
-        default_config: || Box::new(PadBaseline::new()),
-    }
-}
-
-explainer_core::inventory::submit! {
-    explainer_core::BaselineEntry {
-        name: UnkBaseline::NAME,
-        summary: "Every non-special token replaced by the unknown-word token; special tokens kept.",
-        requires: Capabilities::NONE,
-        default_config: || Box::new(UnkBaseline::new()),
-    }
-}
-
-explainer_core::inventory::submit! {
-    explainer_core::BaselineEntry {
-        name: MaskBaseline::NAME,
-        summary: "Every non-special token replaced by the mask token; special tokens kept.",
-        requires: Capabilities::NONE,
-        default_config: || Box::new(MaskBaseline::new()),
+explainer_core::register_baseline! {
+    name: MaskBaseline::NAME,
+    config: MaskBaseline,
+    summary: "Every non-special token replaced by the mask token; special tokens kept.",
+    requires: [],
+    impl {
+        fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
+            let id = token_id(model, Self::NAME, "mask", |s| s.mask)?;
+            Ok(vec![Reference::Ids(replace_non_special(input, id)?)])
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The zero-embedding baseline: word embeddings of zeros at the non-special tokens.
 
-use explainer_core::{Baseline, Capabilities, Encoding, Model, Reference, Result};
+use explainer_core::{Encoding, Model, Reference, Result};
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
@@ -37,24 +37,16 @@ impl Default for ZeroEmbedding {
     }
 }
 
-#[typetag::serde(name = "zero")]
-impl Baseline for ZeroEmbedding {
-    fn requires(&self) -> Capabilities {
-        embed::NEEDS
-    }
-
-    fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
-        embed::require(model, self)?;
-        let zero = Tensor::f_zeros([model.info().hidden_size as i64], (model.kind(), model.device()))?;
-        Ok(vec![Reference::Embeddings(embed::fill_non_special(model, input, &zero, self.keep_special)?)])
-    }
-}
-
-explainer_core::inventory::submit! {
-    explainer_core::BaselineEntry {
-        name: ZeroEmbedding::NAME,
-        summary: "Word embeddings of zeros at the non-special tokens; special tokens keep their own embeddings.",
-        requires: embed::NEEDS,
-        default_config: || Box::new(ZeroEmbedding::new()),
+explainer_core::register_baseline! {
+    name: ZeroEmbedding::NAME,
+    config: ZeroEmbedding,
+    summary: "Word embeddings of zeros at the non-special tokens; special tokens keep their own embeddings.",
+    requires: [LayerHooks],
+    impl {
+        fn references(&self, model: &dyn Model, input: &Encoding) -> Result<Vec<Reference>> {
+            embed::require(model, self)?;
+            let zero = Tensor::f_zeros([model.info().hidden_size as i64], (model.kind(), model.device()))?;
+            Ok(vec![Reference::Embeddings(embed::fill_non_special(model, input, &zero, self.keep_special)?)])
+        }
     }
 }

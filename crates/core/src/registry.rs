@@ -204,14 +204,57 @@ pub fn check_registries() -> Vec<String> {
 /// assert!(explainer_core::registry::check_registries().is_empty());
 /// # Ok::<(), explainer_core::Error>(())
 /// ```
+///
+/// `name:` is a string literal or a `&'static str` constant (e.g. `MyMethod::NAME`).
+/// `convergence_delta:` is the registry's flag (a constant, true or false). When whether a
+/// result carries a delta depends on the configuration, add `config_delta: |config| expr,`
+/// after it: `has_convergence_delta` then evaluates `expr` with `config` bound to `&self`,
+/// and `convergence_delta:` should be its value for the default config:
+///
+/// ```
+/// use explainer_core::{Attribution, Method, Model, Request, Result};
+/// use serde::{Deserialize, Serialize};
+///
+/// /// Explains nothing, with or without a delta (a doc example).
+/// #[derive(Debug, Serialize, Deserialize)]
+/// pub struct Maybe {
+///     delta: bool,
+/// }
+///
+/// impl Maybe {
+///     /// The registry name.
+///     pub const NAME: &'static str = "doc-maybe";
+/// }
+///
+/// explainer_core::register_method! {
+///     name: Maybe::NAME,
+///     config: Maybe,
+///     summary: "Explains nothing.",
+///     requires: [],
+///     convergence_delta: true,
+///     config_delta: |config| config.delta,
+///     default: Maybe { delta: true },
+///     impl {
+///         fn explain(&self, _: &dyn Model, _: &Request<'_>) -> Result<Vec<Attribution>> {
+///             Ok(Vec::new())
+///         }
+///     }
+/// }
+///
+/// let entry = explainer_core::registry::method("doc-maybe")?;
+/// assert!(entry.has_convergence_delta && (entry.default_config)().has_convergence_delta());
+/// assert!(!entry.configure(serde_json::json!({"delta": false}))?.has_convergence_delta());
+/// # Ok::<(), explainer_core::Error>(())
+/// ```
 #[macro_export]
 macro_rules! register_method {
     (
-        name: $name:literal,
+        name: $name:expr,
         config: $config:ty,
         summary: $summary:expr,
         requires: [$($capability:ident),* $(,)?],
         convergence_delta: $delta:expr,
+        $(config_delta: |$this:ident| $per_config:expr,)?
         $(default: $default:expr,)?
         impl { $($body:tt)* } $(,)?
     ) => {
@@ -222,7 +265,7 @@ macro_rules! register_method {
             }
 
             fn has_convergence_delta(&self) -> bool {
-                $delta
+                $crate::__convergence_delta!(self, $delta $(, |$this| $per_config)?)
             }
 
             $($body)*
@@ -270,7 +313,7 @@ macro_rules! register_method {
 #[macro_export]
 macro_rules! register_baseline {
     (
-        name: $name:literal,
+        name: $name:expr,
         config: $config:ty,
         summary: $summary:expr,
         requires: [$($capability:ident),* $(,)?],
@@ -308,4 +351,19 @@ macro_rules! __default_config {
     ($config:ty, $default:expr) => {
         || ::std::boxed::Box::new($default)
     };
+}
+
+/// The body of a registered method's `has_convergence_delta` (an implementation detail of
+/// [`register_method!`](crate::register_method)): the registry's flag, or the per-config
+/// expression when one is given.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __convergence_delta {
+    ($self:ident, $delta:expr) => {
+        $delta
+    };
+    ($self:ident, $delta:expr, |$this:ident| $per_config:expr) => {{
+        let $this = $self;
+        $per_config
+    }};
 }

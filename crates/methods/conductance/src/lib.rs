@@ -26,8 +26,7 @@
 mod engine;
 
 use explainer_core::{
-    Attribution, Axiom, Capabilities, Capability, Claim, Error, Method, MethodEntry, Model, ROUNDING_FACTOR,
-    Request, Result, Rule, Tolerance,
+    Attribution, Axiom, Claim, Error, Model, ROUNDING_FACTOR, Request, Result, Rule, Tolerance,
 };
 use serde::{Deserialize, Serialize};
 
@@ -38,8 +37,6 @@ pub const DEFAULT_MEMORY_BUDGET_MB: usize = 6 * 1024;
 /// The layer Layer Conductance and Neuron Conductance look at by default: the output of the
 /// first encoder layer, which every encoder model has.
 pub const DEFAULT_LAYER: &str = "encoder.0";
-
-const NEEDS: Capabilities = Capabilities::of(&[Capability::Forward, Capability::LayerHooks]);
 
 /// Layer Conductance (Captum's `LayerConductance`) at one named layer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,157 +191,122 @@ impl NeuronConductance {
     pub const NAME: &'static str = "neuron-conductance";
 }
 
-#[typetag::serde(name = "layer-conductance")]
-impl Method for LayerConductance {
-    fn requires(&self) -> Capabilities {
-        NEEDS
-    }
-
-    fn has_convergence_delta(&self) -> bool {
-        true
-    }
-
-    fn claims(&self) -> Vec<Claim> {
-        layer_claims()
-    }
-
-    fn validate(&self) -> Result<()> {
-        check_common(
-            Self::NAME,
-            self.n_steps,
-            self.rule,
-            self.n_steps.saturating_add(1),
-            self.memory_budget_mb,
-        )
-    }
-
-    fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
-        self.validate()?;
-        let settings = engine::LayerSettings {
-            method: Self::NAME,
-            layers: vec![self.layer.clone()],
-            sweep: false,
-            rule: self.rule,
-            n_steps: self.n_steps,
-            memory_budget_mb: self.memory_budget_mb,
-        };
-        engine::layer_conductance(model, request, &settings)
-    }
-}
-
-#[typetag::serde(name = "conductance-sweep")]
-impl Method for ConductanceSweep {
-    fn requires(&self) -> Capabilities {
-        NEEDS
-    }
-
-    fn has_convergence_delta(&self) -> bool {
-        true
-    }
-
-    fn claims(&self) -> Vec<Claim> {
-        layer_claims()
-    }
-
-    fn validate(&self) -> Result<()> {
-        check_common(
-            Self::NAME,
-            self.n_steps,
-            self.rule,
-            self.n_steps.saturating_add(1),
-            self.memory_budget_mb,
-        )
-    }
-
-    fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
-        self.validate()?;
-        let layers = engine::sweep_layers(model, &self.layers)?;
-        let settings = engine::LayerSettings {
-            method: Self::NAME,
-            layers,
-            sweep: true,
-            rule: self.rule,
-            n_steps: self.n_steps,
-            memory_budget_mb: self.memory_budget_mb,
-        };
-        engine::layer_conductance(model, request, &settings)
-    }
-}
-
-#[typetag::serde(name = "neuron-conductance")]
-impl Method for NeuronConductance {
-    fn requires(&self) -> Capabilities {
-        NEEDS
-    }
-
-    fn has_convergence_delta(&self) -> bool {
-        self.multiply_by_inputs
-    }
-
-    fn claims(&self) -> Vec<Claim> {
-        // The unit's conductance through each input token: linear in F, zero at the baseline,
-        // zero for a token the unit cannot see (a masked one; the unit sits at `token`).
-        let r = Tolerance::rounding(ROUNDING_FACTOR);
-        let mut claims = vec![
-            Claim::new(Axiom::Linearity, r),
-            Claim::new(Axiom::BatchInvariance, r),
-            Claim::new(Axiom::Determinism, Tolerance::EXACT),
-        ];
-        if self.multiply_by_inputs {
-            claims.push(Claim::new(Axiom::BaselineIdentity, Tolerance::EXACT));
-            if self.token == 0 {
-                claims.push(Claim::new(Axiom::DummyToken, Tolerance::EXACT));
-            }
+explainer_core::register_method! {
+    name: LayerConductance::NAME,
+    config: LayerConductance,
+    summary: "Layer Conductance (Captum-exact) at a named layer, per token and per hidden unit; every label from one forward per chunk.",
+    requires: [Forward, LayerHooks],
+    convergence_delta: true,
+    impl {
+        fn claims(&self) -> Vec<Claim> {
+            layer_claims()
         }
-        claims
-    }
 
-    fn validate(&self) -> Result<()> {
-        check_common(Self::NAME, self.n_steps, self.rule, self.n_steps, self.memory_budget_mb)
-    }
+        fn validate(&self) -> Result<()> {
+            check_common(
+                Self::NAME,
+                self.n_steps,
+                self.rule,
+                self.n_steps.saturating_add(1),
+                self.memory_budget_mb,
+            )
+        }
 
-    fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
-        self.validate()?;
-        let settings = engine::NeuronSettings {
-            method: Self::NAME,
-            layer: &self.layer,
-            token: self.token,
-            unit: self.unit,
-            rule: self.rule,
-            n_steps: self.n_steps,
-            multiply_by_inputs: self.multiply_by_inputs,
-            memory_budget_mb: self.memory_budget_mb,
-        };
-        engine::neuron_conductance(model, request, &settings)
-    }
-}
-
-explainer_core::inventory::submit! {
-    MethodEntry {
-        name: "layer-conductance",
-        summary: "Layer Conductance (Captum-exact) at a named layer, per token and per hidden unit; every label from one forward per chunk.",
-        requires: NEEDS,
-        has_convergence_delta: true,
-        default_config: || Box::new(LayerConductance::default()),
+        fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
+            self.validate()?;
+            let settings = engine::LayerSettings {
+                method: Self::NAME,
+                layers: vec![self.layer.clone()],
+                sweep: false,
+                rule: self.rule,
+                n_steps: self.n_steps,
+                memory_budget_mb: self.memory_budget_mb,
+            };
+            engine::layer_conductance(model, request, &settings)
+        }
     }
 }
 
-explainer_core::inventory::submit! {
-    MethodEntry {
-        name: "conductance-sweep",
-        summary: "Layer Conductance at the embeddings and every encoder layer from one set of passes: a tokens × layers map.",
-        requires: NEEDS,
-        has_convergence_delta: true,
-        default_config: || Box::new(ConductanceSweep::default()),
+explainer_core::register_method! {
+    name: ConductanceSweep::NAME,
+    config: ConductanceSweep,
+    summary: "Layer Conductance at the embeddings and every encoder layer from one set of passes: a tokens × layers map.",
+    requires: [Forward, LayerHooks],
+    convergence_delta: true,
+    impl {
+        fn claims(&self) -> Vec<Claim> {
+            layer_claims()
+        }
+
+        fn validate(&self) -> Result<()> {
+            check_common(
+                Self::NAME,
+                self.n_steps,
+                self.rule,
+                self.n_steps.saturating_add(1),
+                self.memory_budget_mb,
+            )
+        }
+
+        fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
+            self.validate()?;
+            let layers = engine::sweep_layers(model, &self.layers)?;
+            let settings = engine::LayerSettings {
+                method: Self::NAME,
+                layers,
+                sweep: true,
+                rule: self.rule,
+                n_steps: self.n_steps,
+                memory_budget_mb: self.memory_budget_mb,
+            };
+            engine::layer_conductance(model, request, &settings)
+        }
     }
 }
 
-explainer_core::inventory::submit! {
-    MethodEntry {
-        name: "neuron-conductance",
-        summary: "Neuron Conductance (Captum-exact): one hidden unit's conductance attributed to the input tokens.",
-        requires: NEEDS,
-        has_convergence_delta: true,
-        default_config: || Box::new(NeuronConductance::default()),
+explainer_core::register_method! {
+    name: NeuronConductance::NAME,
+    config: NeuronConductance,
+    summary: "Neuron Conductance (Captum-exact): one hidden unit's conductance attributed to the input tokens.",
+    requires: [Forward, LayerHooks],
+    convergence_delta: true,
+    config_delta: |config| config.multiply_by_inputs,
+    impl {
+        fn claims(&self) -> Vec<Claim> {
+            // The unit's conductance through each input token: linear in F, zero at the baseline,
+            // zero for a token the unit cannot see (a masked one; the unit sits at `token`).
+            let r = Tolerance::rounding(ROUNDING_FACTOR);
+            let mut claims = vec![
+                Claim::new(Axiom::Linearity, r),
+                Claim::new(Axiom::BatchInvariance, r),
+                Claim::new(Axiom::Determinism, Tolerance::EXACT),
+            ];
+            if self.multiply_by_inputs {
+                claims.push(Claim::new(Axiom::BaselineIdentity, Tolerance::EXACT));
+                if self.token == 0 {
+                    claims.push(Claim::new(Axiom::DummyToken, Tolerance::EXACT));
+                }
+            }
+            claims
+        }
+
+        fn validate(&self) -> Result<()> {
+            check_common(Self::NAME, self.n_steps, self.rule, self.n_steps, self.memory_budget_mb)
+        }
+
+        fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
+            self.validate()?;
+            let settings = engine::NeuronSettings {
+                method: Self::NAME,
+                layer: &self.layer,
+                token: self.token,
+                unit: self.unit,
+                rule: self.rule,
+                n_steps: self.n_steps,
+                multiply_by_inputs: self.multiply_by_inputs,
+                memory_budget_mb: self.memory_budget_mb,
+            };
+            engine::neuron_conductance(model, request, &settings)
+        }
     }
 }

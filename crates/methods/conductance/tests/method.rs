@@ -546,4 +546,10 @@ fn configs_round_trip_and_are_registered() {
         serde_json::json!({"layer": "encoder.0", "n_steps": 50, "rule": "gauss_legendre", "memory_budget_mb": 6144})
     );
     assert!(registry::check_registries().is_empty(), "{:?}", registry::check_registries());
+    // Neuron Conductance's results carry a delta only when multiplied by the inputs.
+    let neuron = registry::method("neuron-conductance").unwrap();
+    assert!((neuron.default_config)().has_convergence_delta());
+    let plain = neuron.configure(serde_json::json!({"multiply_by_inputs": false})).unwrap();
+    assert!(!plain.has_convergence_delta());
+    assert!(LayerConductance::default().has_convergence_delta());
 }

@@ -19,8 +19,7 @@ mod engine;
 pub mod rules;
 
 use explainer_core::{
-    Attribution, Axiom, Capabilities, Capability, Claim, Error, Method, MethodEntry, Model, ROUNDING_FACTOR,
-    Request, Result, Tolerance, layer_names,
+    Attribution, Axiom, Claim, Error, Model, ROUNDING_FACTOR, Request, Result, Tolerance, layer_names,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,9 +27,6 @@ pub use rules::DeepLiftOps;
 
 /// The default memory budget for the activations of one chunk of paired rows, in MiB.
 pub const DEFAULT_MEMORY_BUDGET_MB: usize = 6 * 1024;
-
-const NEEDS: Capabilities =
-    Capabilities::of(&[Capability::Forward, Capability::LayerHooks, Capability::OpRules]);
 
 /// Exact DeepLift (rescale rule, Shapley split for products).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,88 +114,64 @@ fn check(name: &str, memory_budget_mb: usize) -> Result<()> {
     Ok(())
 }
 
-#[typetag::serde(name = "deeplift")]
-impl Method for DeepLift {
-    fn requires(&self) -> Capabilities {
-        NEEDS
-    }
+explainer_core::register_method! {
+    name: "deeplift",
+    config: DeepLift,
+    summary: "Exact DeepLift for transformers (rescale + Shapley product rules): Σ attributions = F(x) − F(x₀) to float precision; every label from one paired forward.",
+    requires: [Forward, LayerHooks, OpRules],
+    convergence_delta: true,
+    impl {
+        fn claims(&self) -> Vec<Claim> {
+            claims(self.multiply_by_inputs)
+        }
 
-    fn has_convergence_delta(&self) -> bool {
-        true
-    }
+        fn validate(&self) -> Result<()> {
+            check("deeplift", self.memory_budget_mb)
+        }
 
-    fn claims(&self) -> Vec<Claim> {
-        claims(self.multiply_by_inputs)
-    }
-
-    fn validate(&self) -> Result<()> {
-        check("deeplift", self.memory_budget_mb)
-    }
-
-    fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
-        engine::explain(
-            model,
-            request,
-            &engine::Settings {
-                method: "deeplift",
-                layer: &self.layer,
-                multiply_by_inputs: self.multiply_by_inputs,
-                memory_budget_mb: self.memory_budget_mb,
-                needs_draws: false,
-            },
-        )
+        fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
+            engine::explain(
+                model,
+                request,
+                &engine::Settings {
+                    method: "deeplift",
+                    layer: &self.layer,
+                    multiply_by_inputs: self.multiply_by_inputs,
+                    memory_budget_mb: self.memory_budget_mb,
+                    needs_draws: false,
+                },
+            )
+        }
     }
 }
 
-#[typetag::serde(name = "deeplift-shap")]
-impl Method for DeepLiftShap {
-    fn requires(&self) -> Capabilities {
-        NEEDS
-    }
+explainer_core::register_method! {
+    name: "deeplift-shap",
+    config: DeepLiftShap,
+    summary: "Exact DeepLift averaged over a baseline's draws (e.g. random-tokens), complete against the mean reference output.",
+    requires: [Forward, LayerHooks, OpRules],
+    convergence_delta: true,
+    impl {
+        fn claims(&self) -> Vec<Claim> {
+            claims(self.multiply_by_inputs)
+        }
 
-    fn has_convergence_delta(&self) -> bool {
-        true
-    }
+        fn validate(&self) -> Result<()> {
+            check("deeplift-shap", self.memory_budget_mb)
+        }
 
-    fn claims(&self) -> Vec<Claim> {
-        claims(self.multiply_by_inputs)
-    }
-
-    fn validate(&self) -> Result<()> {
-        check("deeplift-shap", self.memory_budget_mb)
-    }
-
-    fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
-        engine::explain(
-            model,
-            request,
-            &engine::Settings {
-                method: "deeplift-shap",
-                layer: &self.layer,
-                multiply_by_inputs: self.multiply_by_inputs,
-                memory_budget_mb: self.memory_budget_mb,
-                needs_draws: true,
-            },
-        )
-    }
-}
-
-explainer_core::inventory::submit! {
-    MethodEntry {
-        name: "deeplift",
-        summary: "Exact DeepLift for transformers (rescale + Shapley product rules): Σ attributions = F(x) − F(x₀) to float precision; every label from one paired forward.",
-        requires: NEEDS,
-        has_convergence_delta: true,
-        default_config: || Box::new(DeepLift::default()),
-    }
-}
-
-explainer_core::inventory::submit! {
-    MethodEntry {
-        name: "deeplift-shap",
-        summary: "Exact DeepLift averaged over a baseline's draws (e.g. random-tokens), complete against the mean reference output.",
-        requires: NEEDS,
-        has_convergence_delta: true,
-        default_config: || Box::new(DeepLiftShap::default()),
+        fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
+            engine::explain(
+                model,
+                request,
+                &engine::Settings {
+                    method: "deeplift-shap",
+                    layer: &self.layer,
+                    multiply_by_inputs: self.multiply_by_inputs,
+                    memory_budget_mb: self.memory_budget_mb,
+                    needs_draws: true,
+                },
+            )
+        }
     }
 }

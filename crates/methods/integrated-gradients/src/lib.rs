@@ -19,16 +19,13 @@
 mod engine;
 
 use explainer_core::{
-    Attribution, Axiom, Capabilities, Capability, Claim, Error, Method, MethodEntry, Model, ROUNDING_FACTOR,
-    Request, Result, Rule, Tolerance, layer_names,
+    Attribution, Axiom, Claim, Error, Model, ROUNDING_FACTOR, Request, Result, Rule, Tolerance, layer_names,
 };
 use serde::{Deserialize, Serialize};
 
 /// The default memory budget for the activations of one chunk of interpolation rows, in MiB.
 /// At 6 GiB a 512-token BERT-base explanation runs in chunks of ~7 rows on a 24 GiB machine.
 pub const DEFAULT_MEMORY_BUDGET_MB: usize = 6 * 1024;
-
-const NEEDS: Capabilities = Capabilities::of(&[Capability::Forward, Capability::LayerHooks]);
 
 /// Layer Integrated Gradients.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,68 +211,44 @@ impl LayerIntegratedGradients {
     }
 }
 
-#[typetag::serde(name = "layer-integrated-gradients")]
-impl Method for LayerIntegratedGradients {
-    fn requires(&self) -> Capabilities {
-        NEEDS
-    }
+explainer_core::register_method! {
+    name: "layer-integrated-gradients",
+    config: LayerIntegratedGradients,
+    summary: "Layer Integrated Gradients (Captum-exact) at any named layer; every label from one forward per chunk.",
+    requires: [Forward, LayerHooks],
+    convergence_delta: true,
+    impl {
+        fn claims(&self) -> Vec<Claim> {
+            self.axiom_claims()
+        }
 
-    fn has_convergence_delta(&self) -> bool {
-        true
-    }
+        fn validate(&self) -> Result<()> {
+            self.check("layer-integrated-gradients")
+        }
 
-    fn claims(&self) -> Vec<Claim> {
-        self.axiom_claims()
-    }
-
-    fn validate(&self) -> Result<()> {
-        self.check("layer-integrated-gradients")
-    }
-
-    fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
-        self.run("layer-integrated-gradients", model, request)
+        fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
+            self.run("layer-integrated-gradients", model, request)
+        }
     }
 }
 
-#[typetag::serde(name = "integrated-gradients")]
-impl Method for IntegratedGradients {
-    fn requires(&self) -> Capabilities {
-        NEEDS
-    }
+explainer_core::register_method! {
+    name: "integrated-gradients",
+    config: IntegratedGradients,
+    summary: "Integrated Gradients on the input (word) embeddings; every label from one forward per chunk.",
+    requires: [Forward, LayerHooks],
+    convergence_delta: true,
+    impl {
+        fn claims(&self) -> Vec<Claim> {
+            LayerIntegratedGradients::from(self).axiom_claims()
+        }
 
-    fn has_convergence_delta(&self) -> bool {
-        true
-    }
+        fn validate(&self) -> Result<()> {
+            LayerIntegratedGradients::from(self).check("integrated-gradients")
+        }
 
-    fn claims(&self) -> Vec<Claim> {
-        LayerIntegratedGradients::from(self).axiom_claims()
-    }
-
-    fn validate(&self) -> Result<()> {
-        LayerIntegratedGradients::from(self).check("integrated-gradients")
-    }
-
-    fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
-        LayerIntegratedGradients::from(self).run("integrated-gradients", model, request)
-    }
-}
-
-explainer_core::inventory::submit! {
-    MethodEntry {
-        name: "layer-integrated-gradients",
-        summary: "Layer Integrated Gradients (Captum-exact) at any named layer; every label from one forward per chunk.",
-        requires: NEEDS,
-        has_convergence_delta: true,
-        default_config: || Box::new(LayerIntegratedGradients::default()),
-    }
-}
-
-explainer_core::inventory::submit! {
-    MethodEntry {
-        name: "integrated-gradients",
-        summary: "Integrated Gradients on the input (word) embeddings; every label from one forward per chunk.",
-        requires: NEEDS,
-        has_convergence_delta: true,
-        default_config: || Box::new(IntegratedGradients::default()),
+        fn explain(&self, model: &dyn Model, request: &Request<'_>) -> Result<Vec<Attribution>> {
+            LayerIntegratedGradients::from(self).run("integrated-gradients", model, request)
+        }
     }
 }
