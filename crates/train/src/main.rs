@@ -41,7 +41,7 @@ enum Command {
         /// Fine-tune this pretrained BERT encoder folder instead of training from scratch.
         #[arg(long, value_name = "DIR")]
         from: Option<PathBuf>,
-        /// Passes over the training split (default: 25 from scratch, 10 fine-tuning).
+        /// Passes over the training split (default: 25 from scratch, 6 fine-tuning).
         #[arg(long)]
         epochs: Option<usize>,
         /// The training seed.
@@ -50,7 +50,7 @@ enum Command {
         /// libtorch threads.
         #[arg(long)]
         threads: Option<usize>,
-        /// Peak learning rate (default: 1e-3 from scratch, 2e-4 fine-tuning).
+        /// Peak learning rate (default: 1e-3 from scratch, 1e-4 fine-tuning).
         #[arg(long)]
         lr: Option<f64>,
         /// Probability that a training token is replaced by [MASK] (default 0.1 from scratch, 0 fine-tuning).

@@ -99,8 +99,8 @@ impl TrainOptions {
     /// The defaults for fine-tuning a pretrained encoder in `from`.
     pub fn fine_tune(task: Task, from: PathBuf) -> Self {
         TrainOptions {
-            epochs: 10,
-            lr: 2e-4,
+            epochs: 6,
+            lr: 1e-4,
             token_dropout: 0.0,
             from: Some(from),
             ..TrainOptions::scratch(task)
