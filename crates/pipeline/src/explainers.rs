@@ -31,13 +31,14 @@
 
 use std::path::Path;
 
-use explainer_core::{Model, Output, Target};
+use explainer_core::{Baseline, Method, Model, Output, Target};
 use explainer_report::{Document, Explanation, render_html};
 
 use crate::configs::{DEFAULT_BASELINE, DEFAULT_METHOD, baseline_config, method_config};
 use crate::error::{PipelineError, Result};
 use crate::run_record::run_record;
 use crate::setup::Setup;
+use crate::spec::SpecFile;
 
 /// A named explainer: which method and baseline (registry names) it runs.
 #[derive(Debug)]
@@ -89,27 +90,22 @@ pub fn get(name: &str) -> Result<&'static ExplainerEntry> {
 impl ExplainerEntry {
     /// The explainer for the model folder `dir` (a Hugging Face checkpoint or a tiny test model).
     pub fn build_from_dir(&self, dir: impl AsRef<Path>) -> Result<Explainer> {
-        let setup = Setup::new(
-            Some(dir.as_ref()),
-            method_config(self.method, Vec::new())?,
-            baseline_config(self.baseline, Vec::new())?,
-            Target::Predicted,
-            Output::Probability,
-        )?;
+        let (method, baseline) = self.configs()?;
+        let setup = Setup::new(Some(dir.as_ref()), method, baseline, Target::Predicted, Output::Probability)?;
         Ok(Explainer { setup, last: None })
     }
 
     /// The explainer for a model already loaded (a user's own tch model behind the adapter
     /// trait, say); reports name it by `ModelInfo::name` and carry no folder hash.
     pub fn build(&self, model: Box<dyn Model>) -> Result<Explainer> {
-        let setup = Setup::from_model(
-            model,
-            method_config(self.method, Vec::new())?,
-            baseline_config(self.baseline, Vec::new())?,
-            Target::Predicted,
-            Output::Probability,
-        )?;
+        let (method, baseline) = self.configs()?;
+        let setup = Setup::from_model(model, method, baseline, Target::Predicted, Output::Probability)?;
         Ok(Explainer { setup, last: None })
+    }
+
+    /// The entry's method and baseline: their registry defaults.
+    fn configs(&self) -> Result<(Box<dyn Method>, Box<dyn Baseline>)> {
+        Ok((method_config(self.method, Vec::new())?, baseline_config(self.baseline, Vec::new())?))
     }
 }
 
@@ -136,6 +132,12 @@ impl Explainer {
     /// model (hash checked), method, baseline, target rule and output.
     pub fn from_spec(path: impl AsRef<Path>, entry: Option<&str>) -> Result<Explainer> {
         Ok(Explainer { setup: Setup::from_spec(path.as_ref(), entry)?, last: None })
+    }
+
+    /// The explainer as a spec file (what `explainer export` writes); see [`Setup::to_spec`].
+    /// [`Explainer::from_spec`] builds the same explainer back.
+    pub fn to_spec(&self, name: &str, entry: &str) -> Result<SpecFile> {
+        self.setup.to_spec(name, entry)
     }
 
     /// The model.

@@ -8,9 +8,10 @@ use crate::error::Result;
 use explainer_core::{Attribution, Baseline, Encoding, Method, Model, Output, Request, Target};
 
 use crate::clock::now_rfc3339;
+use crate::error::PipelineError;
 use crate::model_hash::model_hash;
 use crate::models::{load_model, model_dir};
-use crate::spec::SpecFile;
+use crate::spec::{EntryPoint, SPEC_VERSION, SpecFile, SpecModel, TargetValue, baseline_value, method_value};
 
 /// The model hash recorded for a model loaded in memory rather than from a folder.
 pub const IN_MEMORY: &str = "none (a model loaded in memory, not from a folder)";
@@ -124,6 +125,32 @@ impl Setup {
         info.require(&format!("baseline {:?}", self.baseline.typetag_name()), self.baseline.requires())?;
         self.target.resolve(info, &vec![0.0; info.labels.len()])?;
         Ok(())
+    }
+
+    /// The set-up as a spec file (what `explainer export` writes): the model folder (made
+    /// absolute) and its hash, and one entry point `entry` with the method, baseline, target
+    /// rule and output. A model loaded in memory has no folder to name: that is an error.
+    pub fn to_spec(&self, name: &str, entry: &str) -> Result<SpecFile> {
+        if self.model_hash == IN_MEMORY {
+            return Err(PipelineError::msg(
+                "a model loaded in memory has no folder for a spec file to name: build the explainer from a folder",
+            ));
+        }
+        let dir = &self.model_dir;
+        let path = dir.canonicalize().or_else(|_| std::path::absolute(dir)).unwrap_or_else(|_| dir.clone());
+        Ok(SpecFile {
+            spec_version: SPEC_VERSION,
+            name: name.to_owned(),
+            explainer_version: env!("CARGO_PKG_VERSION").to_owned(),
+            model: SpecModel { path, hash: self.model_hash.clone() },
+            entry_points: vec![EntryPoint {
+                name: entry.to_owned(),
+                method: method_value(self.method.as_ref())?,
+                baseline: baseline_value(self.baseline.as_ref())?,
+                target: TargetValue::Rule(self.target.clone()),
+                output: self.output,
+            }],
+        })
     }
 
     /// Explains a group of encoded texts, one attribution per text, in order.

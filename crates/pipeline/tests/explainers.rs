@@ -4,9 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use explainer_pipeline::explainers;
-use explainer_pipeline::spec::{
-    EntryPoint, SPEC_VERSION, SpecFile, SpecModel, TargetValue, baseline_value, method_value,
-};
 use explainer_pipeline::{Explainer, WordAttributions};
 // The registries are empty unless the plugin crates are linked.
 use {explainer_baselines as _, explainer_integrated_gradients as _};
@@ -89,29 +86,12 @@ fn a_loaded_model_and_a_spec_file_give_the_same_explanation_as_the_folder() {
     let run = &from_model.last_document().unwrap().run;
     assert_eq!(run.model.hash, explainer_pipeline::setup::IN_MEMORY);
 
+    // A model loaded in memory has no folder for a spec file to name.
+    assert!(from_model.to_spec("notebook", "classify").unwrap_err().to_string().contains("in memory"));
+
     let tmp = tempfile::tempdir().unwrap();
-    let spec = SpecFile {
-        spec_version: SPEC_VERSION,
-        name: "notebook".into(),
-        explainer_version: "0.1.0".into(),
-        model: SpecModel {
-            path: dir.clone(),
-            hash: explainer_pipeline::model_hash::model_hash(&dir).unwrap(),
-        },
-        entry_points: vec![EntryPoint {
-            name: "classify".into(),
-            method: method_value(
-                explainer_pipeline::configs::method_config(entry.method, vec![]).unwrap().as_ref(),
-            )
-            .unwrap(),
-            baseline: baseline_value(
-                explainer_pipeline::configs::baseline_config(entry.baseline, vec![]).unwrap().as_ref(),
-            )
-            .unwrap(),
-            target: TargetValue::Text("predicted".into()),
-            output: Default::default(),
-        }],
-    };
+    let spec = from_dir.to_spec("notebook", "classify").unwrap();
+    assert_eq!(spec.model.hash, explainer_pipeline::model_hash::model_hash(&dir).unwrap());
     let path = tmp.path().join("notebook.yaml");
     std::fs::write(&path, spec.to_yaml().unwrap()).unwrap();
     let mut from_spec = Explainer::from_spec(&path, None).unwrap();

@@ -7,7 +7,7 @@
 //! | `explainer.predicted_class_name` | `explainer.predicted_class_name()` |
 //! | `explainer(text, class_name="Asset Management & Custody Banks")` | `explainer.explain_class(text, "Asset Management & Custody Banks")?` |
 //! | `explainer.visualize("report.html")` | `explainer.visualize_to("report.html")?` |
-//! | `explainer export` → a spec file, rerun later | `SpecFile` + `Explainer::from_spec(path, None)?` |
+//! | `explainer export` → a spec file, rerun later | `explainer.to_spec(name, entry)?` + `Explainer::from_spec(path, None)?` |
 //!
 //! `run` plays every cell and returns what each printed, so `tests/notebook.rs` can check them.
 
@@ -15,10 +15,7 @@ use std::path::{Path, PathBuf};
 
 // The facade links the plugins its features enable: the `classify` explainer finds Layer
 // Integrated Gradients and the pad baseline in the registries.
-use explainer::pipeline::spec::{
-    EntryPoint, SPEC_VERSION, SpecFile, SpecModel, TargetValue, baseline_value, method_value,
-};
-use explainer::pipeline::{Result, configs, model_hash};
+use explainer::pipeline::Result;
 use explainer::{Explainer, WordAttributions, explainers};
 
 /// The message the notebook explains.
@@ -94,27 +91,14 @@ pub fn run(model: &Path, out: &Path) -> Result<Vec<Cell>> {
     });
 
     // `explainer export`: the same set-up as a spec file (model path and hash, configs) ...
-    let entry = explainers::get("classify")?;
-    let spec = SpecFile {
-        spec_version: SPEC_VERSION,
-        name: "notebook".into(),
-        explainer_version: env!("CARGO_PKG_VERSION").into(),
-        model: SpecModel { path: model.to_path_buf(), hash: model_hash::model_hash(model)? },
-        entry_points: vec![EntryPoint {
-            name: "classify".into(),
-            method: method_value(configs::method_config(entry.method, vec![])?.as_ref())?,
-            baseline: baseline_value(configs::baseline_config(entry.baseline, vec![])?.as_ref())?,
-            target: TargetValue::Text("predicted".into()),
-            output: Default::default(),
-        }],
-    };
+    let spec = explainer.to_spec("notebook", "classify")?;
     let spec_path = out.join("notebook.yaml");
     std::fs::write(&spec_path, spec.to_yaml()?)?;
     // ... and the explainer built again from it, giving the same numbers.
     let mut again = Explainer::from_spec(&spec_path, None)?;
     let same = again.explain(TEXT)?.word_attributions() == attributions;
     cells.push(Cell {
-        code: r#"Explainer::from_spec("notebook.yaml", None)?.explain(TEXT)?"#,
+        code: r#"std::fs::write("notebook.yaml", explainer.to_spec("notebook", "classify")?.to_yaml()?)?; Explainer::from_spec("notebook.yaml", None)?.explain(TEXT)?"#,
         output: format!("the same word attributions as cell 2: {same}"),
     });
     Ok(cells)
