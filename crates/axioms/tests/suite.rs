@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 // The plugins whose claims the suite checks.
 use explainer_conductance as _;
 use explainer_deeplift as _;
+use explainer_gradients as _;
 use explainer_integrated_gradients as _;
 
 fn options(cases: u32) -> SuiteOptions {

@@ -24,6 +24,7 @@ use explainer_core::ErrorKind;
 use explainer_baselines as _;
 use explainer_conductance as _;
 use explainer_deeplift as _;
+use explainer_gradients as _;
 use explainer_integrated_gradients as _;
 
 use crate::args::{Cli, Command};

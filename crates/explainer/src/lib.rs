@@ -13,6 +13,7 @@
 //! | `integrated-gradients` | `layer-integrated-gradients`, `integrated-gradients` ([`methods::integrated_gradients`]) | explainer-integrated-gradients | yes |
 //! | `deeplift` | `deeplift`, `deeplift-shap` ([`methods::deeplift`]) | explainer-deeplift | yes |
 //! | `conductance` | `layer-conductance`, `neuron-conductance`, `conductance-sweep` ([`methods::conductance`]) | explainer-conductance | yes |
+//! | `gradients` | `saliency`, `input-x-gradient`, `layer-gradient-x-activation`, `gradient-shap`, `noise-tunnel` ([`methods::gradients`]) | explainer-gradients | yes |
 //! | `baselines` | `pad`, `unk`, `mask`, `zero`, `average-embedding`, `random-tokens` ([`baselines`]); every method feature turns it on | explainer-baselines | yes |
 //! | `bert` | BERT checkpoints ([`transformers`]) | explainer-transformers | yes |
 //! | `distilbert` | DistilBERT checkpoints ([`transformers`]) | explainer-transformers | yes |
@@ -89,6 +90,11 @@ pub mod methods {
     /// Layer Conductance, Neuron Conductance and the layer sweep (feature `conductance`).
     #[cfg(feature = "conductance")]
     pub use explainer_conductance as conductance;
+
+    /// Saliency, Input × Gradient, Layer Gradient × Activation, GradientSHAP, NoiseTunnel
+    /// (feature `gradients`).
+    #[cfg(feature = "gradients")]
+    pub use explainer_gradients as gradients;
 }
 
 /// The baseline providers (feature `baselines`, on with every method feature).
@@ -125,6 +131,8 @@ pub const FEATURES: &[&str] = &[
     "deeplift",
     #[cfg(feature = "conductance")]
     "conductance",
+    #[cfg(feature = "gradients")]
+    "gradients",
     #[cfg(feature = "baselines")]
     "baselines",
     #[cfg(feature = "bert")]

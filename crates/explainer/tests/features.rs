@@ -91,6 +91,7 @@ fn the_default_is_every_method_and_model_the_report_and_the_pipeline_but_not_the
             "explainer-conductance",
             "explainer-core",
             "explainer-deeplift",
+            "explainer-gradients",
             "explainer-integrated-gradients",
             "explainer-pipeline",
             "explainer-report",

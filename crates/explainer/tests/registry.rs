@@ -19,6 +19,11 @@ const METHODS: &[(&str, bool, &[&str])] = &[
         cfg!(feature = "conductance"),
         &["layer-conductance", "neuron-conductance", "conductance-sweep"],
     ),
+    (
+        "gradients",
+        cfg!(feature = "gradients"),
+        &["saliency", "input-x-gradient", "layer-gradient-x-activation", "gradient-shap", "noise-tunnel"],
+    ),
 ];
 
 #[test]
