@@ -52,6 +52,9 @@ pub enum Command {
     /// Check every registered method's axiom claims on a model (docs/axioms.md); exit 1 when
     /// one fails.
     Conform(crate::conform::ConformArgs),
+    /// Score methods × baselines on a data file: faithfulness, plausibility against
+    /// rationales, randomisation check, a random control row (docs/evaluation.md).
+    Evaluate(crate::evaluate::EvaluateArgs),
     /// Load a small model and print its label scores for some texts (the set-up check).
     Smoke {
         /// A model folder: a Hugging Face checkpoint (BERT, DistilBERT, RoBERTa families) or a

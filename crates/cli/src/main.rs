@@ -2,12 +2,13 @@
 //!
 //! Subcommands: `explain` (one text), `batch` (JSONL/CSV streams, resumable, shardable),
 //! `export` (spec files), `methods` / `baselines` (the registries), `conform` (the axiom
-//! suite), `smoke` (the set-up check).
+//! suite), `evaluate` (the methods × baselines metrics table), `smoke` (the set-up check).
 //! See docs/cli.md for every option and the exit codes.
 
 mod args;
 mod batch;
 mod conform;
+mod evaluate;
 mod explain;
 mod export;
 mod listing;
@@ -104,6 +105,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Methods(args) => listing::methods(args.json).map(|()| exit::OK),
         Command::Baselines(args) => listing::baselines(args.json).map(|()| exit::OK),
         Command::Conform(args) => conform::run(args),
+        Command::Evaluate(args) => evaluate::run(args).map(|()| exit::OK),
         Command::Smoke { model, texts } => smoke::run(model, texts).map(|()| exit::OK),
     }
 }

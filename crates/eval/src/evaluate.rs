@@ -309,11 +309,14 @@ pub fn evaluate(
             };
             seconds += started.elapsed().as_secs_f64();
             explained_texts += 1;
-            // Sensitivity: the method on inputs with one random content token replaced.
+            // Sensitivity: the method on inputs with one random content token replaced; the
+            // same perturbed inputs for every row (seeded by the text), so rows are paired.
             let mut perturbed: Vec<Attribution> = Vec::new();
+            let mut text_rng =
+                SplitMix64::new(options.seed ^ (t as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
             if !p.predicted.is_empty() {
                 for _ in 0..options.sensitivity_samples {
-                    let Some(e) = perturb_one(model, &p.encoding, &special_ids, &mut rng) else { break };
+                    let Some(e) = perturb_one(model, &p.encoding, &special_ids, &mut text_rng) else { break };
                     let target = Target::Indices { indices: p.predicted.clone() };
                     let a = match candidate {
                         Candidate::Pair { method, baseline } => {

@@ -21,12 +21,12 @@
 //! | `report` | the JSON schema and the HTML, Markdown and terminal reports ([`report`]) | explainer-report | yes |
 //! | `pipeline` | model folders, hashes, configs by registry name, spec files and the named explainers ([`explainers`], [`Explainer`]: the notebook flow); brings `bert` and `report` | explainer-pipeline | yes |
 //! | `axioms` | the axiom-conformance suite (`explainer::conformance`); brings explainer-transformers and explainer-testing | explainer-axioms | no |
+//! | `eval` | faithfulness and plausibility metrics, the methods × baselines evaluation (`explainer::eval`) | explainer-eval | no |
 //! | `full` | all of the above | | no |
 //!
 //! The three model families share one encoder in one crate, explainer-transformers, so
 //! `bert`, `distilbert` and `roberta` each turn that whole crate on: any of them loads any
-//! supported checkpoint. `eval` (faithfulness and plausibility metrics) is not available yet:
-//! it gets a feature when its crate (`crates/eval`) exists.
+//! supported checkpoint.
 //!
 //! Everything of `explainer-core` is re-exported at the root ([`Model`], [`Method`],
 //! [`Baseline`], [`explain`], [`registry`], [`register_method!`], …); note that
@@ -123,6 +123,11 @@ pub use explainer_pipeline::{Explainer, WordAttributions, explainers};
 #[cfg(feature = "axioms")]
 pub use explainer_axioms as conformance;
 
+/// Faithfulness and plausibility metrics and the methods × baselines evaluation (feature
+/// `eval`).
+#[cfg(feature = "eval")]
+pub use explainer_eval as eval;
+
 /// The features this build of the facade was compiled with, in the order of the table above.
 pub const FEATURES: &[&str] = &[
     #[cfg(feature = "integrated-gradients")]
@@ -147,4 +152,6 @@ pub const FEATURES: &[&str] = &[
     "pipeline",
     #[cfg(feature = "axioms")]
     "axioms",
+    #[cfg(feature = "eval")]
+    "eval",
 ];

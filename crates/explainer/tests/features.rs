@@ -103,6 +103,8 @@ fn the_default_is_every_method_and_model_the_report_and_the_pipeline_but_not_the
     let (packages, _) = tree(&["--no-default-features", "--features", "axioms"]);
     assert!(ours(&packages).contains("explainer-axioms"), "{packages:?}");
     assert!(!ours(&packages).contains("explainer-deeplift"), "{packages:?}");
+    let (packages, _) = tree(&["--no-default-features", "--features", "eval"]);
+    assert_eq!(ours(&packages), set(&["explainer", "explainer-core", "explainer-eval"]));
 }
 
 /// Every feature of Cargo.toml is in the table of src/lib.rs; every optional part is in

@@ -7,6 +7,7 @@
 //!   target rules;
 //! - [`spec`]: spec files (a model with its hash and named entry points of configs);
 //! - [`setup`]: a checked run set-up, and [`run_record`] its record in a report;
+//! - [`randomize`]: re-initialised copies of a model for the parameter-randomisation check;
 //! - [`explainers`]: named explainers (`classify`), the seed notebook's flow as an API.
 //!
 //! This crate finds methods and baselines through the registries: the binary that uses it
@@ -18,6 +19,7 @@ mod error;
 pub mod explainers;
 pub mod model_hash;
 pub mod models;
+pub mod randomize;
 pub mod run_record;
 pub mod setup;
 pub mod spec;

@@ -1,0 +1,238 @@
+//! `explainer evaluate`: the methods × baselines table of faithfulness and plausibility
+//! metrics on a data file (docs/evaluation.md). Parsing and printing only: the work is
+//! `explainer_eval::evaluate`, model loading and configs are `explainer_pipeline`'s.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use explainer_core::registry;
+use explainer_eval::{Candidate, Dataset, EvalOptions, RandomizedModel, Removal, render};
+use explainer_pipeline::configs::{Setting, baseline_config, method_config};
+use explainer_pipeline::models::{load_model, model_dir};
+use explainer_pipeline::randomize::randomized_models;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::output::write_atomic;
+
+/// `--format` of `evaluate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalFormat {
+    /// Aligned columns for the terminal.
+    Text,
+    /// The report as JSON (every number, per-label means, the options).
+    Json,
+    /// A self-contained HTML page.
+    Html,
+    /// A Markdown table.
+    Markdown,
+}
+
+/// `--removal` of `evaluate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RemovalChoice {
+    /// ferret's defaults: 10 %, 20 %, …, 100 % of the tokens.
+    Ferret,
+    /// ERASER's bins: 1, 5, 10, 20, 50 %.
+    Eraser,
+}
+
+/// `explainer evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The model folder (default: the bundled model).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// The data: JSONL with `text`, and `labels` / `rationales` (character spans per label)
+    /// for the plausibility columns, e.g. data/compliance/test.jsonl.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Methods to evaluate (registry names, comma-separated); default: every registered
+    /// method the model can run.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub methods: Vec<String>,
+    /// Baselines to evaluate (comma-separated); default: every registered baseline.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub baselines: Vec<String>,
+    /// Evaluate only the first N texts.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+    /// Integration steps of every method that has `n_steps`.
+    #[arg(long, value_name = "N")]
+    pub steps: Option<u64>,
+    /// Draws of the random-tokens baseline (its `draws`).
+    #[arg(long, value_name = "K")]
+    pub draws: Option<u64>,
+    /// The AOPC removal fractions.
+    #[arg(long, value_enum, default_value = "ferret")]
+    pub removal: RemovalChoice,
+    /// Size of the top-k hard rationale (token F1, token IOU, IOU-F1).
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    pub top_k: usize,
+    /// Perturbed inputs per text for sensitivity-max (0: skip it).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub sensitivity_samples: usize,
+    /// Texts for the parameter-randomisation check (0: skip it).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub randomization_texts: usize,
+    /// Bootstrap resamples for the confidence intervals.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap, the control row and the perturbations.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// The corpus of the average-embedding baseline (one text per line); default: the
+    /// evaluated texts themselves.
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+    /// Leave out the random-attribution control row.
+    #[arg(long)]
+    pub no_control: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: EvalFormat,
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// A method config with `n_steps` set when the method has it.
+fn method_with_steps(name: &str, steps: Option<u64>) -> Result<Box<dyn explainer_core::Method>> {
+    if let Some(steps) = steps {
+        if let Ok(m) = method_config(name, vec![Setting::new("n_steps", steps, "--steps")]) {
+            return Ok(m);
+        }
+    }
+    Ok(method_config(name, Vec::new())?)
+}
+
+/// Runs the evaluation and prints or writes the table.
+pub fn run(args: EvaluateArgs) -> Result<()> {
+    let dir = model_dir(args.model.as_deref());
+    let model = load_model(&dir)?;
+    let limit = args.limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+    let data = Dataset::read(&args.data, limit)?;
+    if !data.has_rationales() {
+        eprintln!(
+            "explainer: {} has no \"rationales\" field: computing the faithfulness metrics only; the plausibility \
+             columns need ground-truth rationale spans per label (see data/README.md)",
+            args.data.display()
+        );
+    }
+    let info = model.info();
+    let method_names: Vec<String> = if args.methods.is_empty() {
+        registry::methods()
+            .iter()
+            .filter(|e| info.capabilities.first_missing(e.requires).is_none())
+            .map(|e| e.name.to_owned())
+            .collect()
+    } else {
+        args.methods.clone()
+    };
+    let baseline_names: Vec<String> = if args.baselines.is_empty() {
+        registry::baselines().iter().map(|e| e.name.to_owned()).collect()
+    } else {
+        args.baselines.clone()
+    };
+    // average-embedding needs a corpus: the given one, else the evaluated texts.
+    let corpus_file = match &args.corpus {
+        Some(_) => None,
+        None => {
+            let mut file = tempfile::NamedTempFile::new().context("cannot write a temporary corpus file")?;
+            for r in &data.records {
+                writeln!(file, "{}", r.text.replace(['\n', '\r'], " "))
+                    .context("cannot write the corpus file")?;
+            }
+            file.flush().context("cannot write the corpus file")?;
+            Some(file)
+        }
+    };
+    let corpus_path: PathBuf = match (&args.corpus, &corpus_file) {
+        (Some(p), _) => p.clone(),
+        (None, Some(f)) => f.path().to_path_buf(),
+        (None, None) => PathBuf::new(),
+    };
+    let mut candidates = Vec::new();
+    for m in &method_names {
+        registry::method(m)?;
+    }
+    for b in &baseline_names {
+        registry::baseline(b)?;
+    }
+    for m in &method_names {
+        for b in &baseline_names {
+            let mut settings = Vec::new();
+            if let Some(draws) = args.draws
+                && b == "random-tokens"
+            {
+                settings.push(Setting::new("draws", draws, "--draws"));
+            }
+            if b == "average-embedding" {
+                settings.push(Setting::new("corpus", corpus_path.display().to_string(), "--corpus"));
+            }
+            let baseline = baseline_config(b, settings)?;
+            candidates.push(Candidate::Pair { method: method_with_steps(m, args.steps)?, baseline });
+        }
+    }
+    if !args.no_control {
+        candidates.push(Candidate::RandomControl);
+    }
+    let randomized: Vec<RandomizedModel> = if args.randomization_texts == 0 {
+        Vec::new()
+    } else {
+        match randomized_models(&dir, args.seed) {
+            Ok(models) => models.into_iter().map(|(stage, model)| RandomizedModel { stage, model }).collect(),
+            Err(e) => {
+                eprintln!("explainer: the parameter-randomisation check is skipped: {e}");
+                Vec::new()
+            }
+        }
+    };
+    let options = EvalOptions {
+        removal: match args.removal {
+            RemovalChoice::Ferret => Removal::ferret(),
+            RemovalChoice::Eraser => Removal::eraser(),
+        },
+        top_k: args.top_k,
+        sensitivity_samples: args.sensitivity_samples,
+        randomization_texts: args.randomization_texts,
+        bootstrap: args.bootstrap,
+        seed: args.seed,
+        ..EvalOptions::default()
+    };
+    let bar = progress_bar((candidates.len() * data.records.len()) as u64);
+    let report =
+        explainer_eval::evaluate(model.as_ref(), &data, &candidates, &randomized, &options, &mut |p| {
+            bar.set_position(p.done as u64);
+            bar.set_message(p.row.clone());
+        })?;
+    bar.finish_and_clear();
+    drop(corpus_file);
+    let text = match args.format {
+        EvalFormat::Text => render::terminal(&report),
+        EvalFormat::Json => render::json(&report) + "\n",
+        EvalFormat::Html => render::html(&report),
+        EvalFormat::Markdown => render::markdown(&report),
+    };
+    match &args.output {
+        Some(path) => write_atomic(path, text.as_bytes())
+            .with_context(|| format!("cannot write the table to {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// A bar with the ETA on stderr when it is a terminal; hidden otherwise.
+fn progress_bar(total: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} texts×rows  elapsed {elapsed}  ETA {eta}  {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
