@@ -189,6 +189,9 @@ pub struct Progress {
     pub total: usize,
 }
 
+/// A gold label's rationale on the content tokens: (label, token mask, token spans).
+type GoldRationale = (usize, Vec<bool>, Vec<(usize, usize)>);
+
 /// A text prepared once for every row: encoding, labels, rationales.
 struct Prepared {
     encoding: Encoding,
@@ -196,7 +199,7 @@ struct Prepared {
     predicted: Vec<usize>,
     /// Gold labels with a non-empty rationale: (label, token mask, token spans), over the
     /// content (non-special) tokens.
-    rationales: Vec<(usize, Vec<bool>, Vec<(usize, usize)>)>,
+    rationales: Vec<GoldRationale>,
     /// The labels to explain: predicted ∪ rationale labels.
     explained: Vec<usize>,
 }

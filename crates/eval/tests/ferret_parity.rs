@@ -10,6 +10,8 @@
 //! (1e-12), as long as no two leave-one-out values are closer than the probability bound (the
 //! fixture records their smallest gap, checked below).
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use explainer_core::{Model, ROUNDING_FACTOR};
