@@ -144,7 +144,8 @@ pub fn auprc(scores: &[f64], truth: &[bool], only_positive: bool) -> Option<f64>
     if total_pos == 0 {
         return None;
     }
-    let soft: Vec<f64> = scores.iter().map(|&s| if only_positive && (s <= 0.0 || s.is_nan()) { 0.0 } else { s }).collect();
+    let soft: Vec<f64> =
+        scores.iter().map(|&s| if only_positive && (s <= 0.0 || s.is_nan()) { 0.0 } else { s }).collect();
     let mut order: Vec<usize> = (0..soft.len()).collect();
     order.sort_by(|&a, &b| soft[b].total_cmp(&soft[a]));
     // One point per distinct threshold, highest first, then the (recall 0, precision 1) end.
