@@ -28,6 +28,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "python"))
+# The Python workers import the module too (on a cluster: --py-files, docs/spark.md).
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (os.path.join(ROOT, "python"), os.environ.get("PYTHONPATH")) if p)
 
 import explainer_spark  # noqa: E402
 from explainer_spark import partition  # noqa: E402
@@ -80,8 +82,12 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--chunk", type=int, default=40, help="rows per explainer process")
     ap.add_argument("--keep", help="keep the work files in this folder")
+    ap.add_argument("--args", default="--method deeplift --batch-size 1",
+                    help="explainer batch flags for both runs; --batch-size 1 makes every text's numbers "
+                         "independent of which texts share its batch, so the two runs agree bit for bit")
     opts = ap.parse_args()
     binary = os.path.abspath(opts.binary)
+    extra = opts.args.split()
     work = opts.keep or tempfile.mkdtemp(prefix="explainer-spark-")
     os.makedirs(work, exist_ok=True)
 
@@ -105,7 +111,10 @@ def main() -> None:
     single_path = os.path.join(work, "single.jsonl")
     t0 = time.time()
     proc = subprocess.run([binary, "batch", "--model", opts.model, "--input", texts_path, "--output",
-                           single_path, "--overwrite"], capture_output=True, text=True)
+                           single_path, "--overwrite"] + extra, capture_output=True, text=True,
+                          # The same libtorch thread count as the Spark runs (threads=1): the
+                          # order of a parallel sum's terms changes its rounding.
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
     single_s = time.time() - t0
     if proc.returncode not in (0, 3):
         fail(f"explainer batch exited with {proc.returncode}: {proc.stderr[-2000:]}")
@@ -150,7 +159,8 @@ def main() -> None:
     df = spark.createDataFrame(rows, schema).repartition(opts.partitions)
     df.cache().count()
     t0 = time.time()
-    result = explainer_spark.explain(df, binary=binary, model=opts.model, chunk=opts.chunk, threads=1)
+    result = explainer_spark.explain(df, binary=binary, model=opts.model, args=extra, chunk=opts.chunk,
+                                     threads=1)
     got = [r.asDict(recursive=True) for r in result.collect()]
     spark_s = time.time() - t0
     check_result(got, "local[2]")
@@ -160,7 +170,8 @@ def main() -> None:
 
     # 4. strict (before the fault session: local[2] makes one attempt per task)
     try:
-        explainer_spark.explain(df, binary=binary, model=opts.model, chunk=opts.chunk, strict=True).collect()
+        explainer_spark.explain(df, binary=binary, model=opts.model, args=extra, chunk=opts.chunk,
+                                strict=True).collect()
         fail("strict=True did not fail the job on a bad row")
     except Exception as e:  # noqa: BLE001 - Spark wraps the worker's error
         if "strict" not in str(e):
@@ -178,8 +189,8 @@ def main() -> None:
     os.chmod(killer, 0o755)
     spark = spark_session("local[2,4]", "explainer-spark-faults")
     df = spark.createDataFrame(rows, schema).repartition(opts.partitions)
-    fn = explainer_spark.partition_function(partition.Config(binary=killer, model=opts.model, chunk=opts.chunk,
-                                                             threads=1))
+    fn = explainer_spark.partition_function(partition.Config(binary=killer, model=opts.model, args=extra,
+                                                             chunk=opts.chunk, threads=1))
 
     def dies_once(rows):
         from pyspark import TaskContext

@@ -6,11 +6,11 @@
 #![allow(clippy::expect_used)]
 
 use explainer_baselines as _;
-use explainer_core::{Encoding, Output, ProblemType, Target, TextEncoder};
+use explainer_core::{Encoding, Output, ProblemType, Target};
 use explainer_deeplift as _;
 use explainer_integrated_gradients as _;
 use explainer_pipeline::Setup;
-use explainer_pipeline::configs::{baseline_config, method_config};
+use explainer_pipeline::configs::{Setting, baseline_config, method_config};
 use explainer_pipeline::long_text::{LongText, explain_text};
 use explainer_testing::{TinyClassifier, TinyConfig};
 
@@ -26,7 +26,12 @@ fn setup(problem: ProblemType, method: &str, target: Target) -> Setup {
         config.seed = 11;
     }
     let model = TinyClassifier::new(config).unwrap();
-    let method = method_config(method, vec![]).unwrap();
+    let settings = if method == "layer-integrated-gradients" {
+        vec![Setting::new("n_steps", 8, "test")]
+    } else {
+        vec![]
+    };
+    let method = method_config(method, settings).unwrap();
     let baseline = baseline_config("pad", vec![]).unwrap();
     Setup::from_model(Box::new(model), method, baseline, target, Output::Probability).unwrap()
 }
