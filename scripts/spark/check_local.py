@@ -37,13 +37,17 @@ from explainer_spark import partition  # noqa: E402
 # Bad rows added to the input: (id, text, why they fail).
 BAD = [("bad-empty", "   ", "the text is empty"), ("bad-null", None, "the text is null")]
 
-# A wrapper around the binary that SIGKILLs it on the first attempt of partition 0.
+# A wrapper around the binary that SIGKILLs it on the first attempt of partition 0, as soon as
+# it has written its first record (so the attempt dies with part of its output produced).
 KILLER = """#!/bin/sh
 if [ "$EXPLAINER_SPARK_PARTITION" = 0 ] && [ "$EXPLAINER_SPARK_ATTEMPT" = 0 ]; then
-  "{binary}" "$@" &
+  out="{marks}/p0-out.$$"
+  exec 3<&0  # a background job of sh reads /dev/null unless told otherwise
+  "{binary}" "$@" <&3 > "$out" &
   pid=$!
-  sleep {delay}
+  while kill -0 $pid 2>/dev/null && [ ! -s "$out" ]; do sleep 0.05; done
   kill -9 $pid 2>/dev/null && touch "{marks}/killed-p0-a0"
+  cat "$out"
   wait $pid
   exit $?
 fi
@@ -185,7 +189,7 @@ def main() -> None:
     os.makedirs(marks)
     killer = os.path.join(work, "killer.sh")
     with open(killer, "w") as f:
-        f.write(KILLER.format(marks=marks, binary=binary, delay=round(max(0.3, 0.5 * single_s * opts.chunk / len(rows)), 2)))
+        f.write(KILLER.format(marks=marks, binary=binary))
     os.chmod(killer, 0o755)
     spark = spark_session("local[2,4]", "explainer-spark-faults")
     df = spark.createDataFrame(rows, schema).repartition(opts.partitions)
