@@ -1,7 +1,7 @@
 # The two set-up commands (see README.md). Both install libtorch on first use
 # (scripts/libtorch.sh: torch 2.13.0 from PyPI into .libtorch/, or your LIBTORCH).
 
-.PHONY: run test fmt lint models minilm
+.PHONY: run test fmt lint models minilm spark
 
 # Realistic messages for the main job (not from the corpus templates).
 MSG1 = Hi Tom, can you send me the client's passport number and date of birth? Let's move this to WhatsApp.
@@ -38,3 +38,10 @@ models:
 # (scripts/finetune_minilm.sh; not part of make test).
 minilm:
 	@bash scripts/finetune_minilm.sh
+
+# A local-mode Spark job (local[2]) over 300 texts with the bundled model, checked against a
+# single-process `explainer batch` (same numbers), plus killed-task retries and strict mode
+# (docs/spark.md). Installs Java 17 (Debian) and pyspark (PyPI, .venv-spark/) when missing.
+# Not part of make test (two Spark sessions: minutes on 2 cores).
+spark:
+	@bash scripts/spark/run.sh

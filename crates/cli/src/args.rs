@@ -66,6 +66,42 @@ pub enum Command {
     },
 }
 
+/// `--long-text`: what to do with a text longer than the model's window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LongTextChoice {
+    /// Cut the text at the model's maximum length (the rest is not explained; a warning says so).
+    Truncate,
+    /// Explain overlapping windows of the model's length and map them back onto the whole text.
+    Windows,
+}
+
+/// Long-text flags of `explain` and `batch`.
+#[derive(Debug, Args)]
+pub struct LongTextArgs {
+    /// Texts longer than the model's window: truncate (with a warning), or windows — every
+    /// overlapping window explained, attributions averaged back onto the whole text.
+    #[arg(long, value_enum, default_value = "truncate")]
+    pub long_text: LongTextChoice,
+    /// With --long-text windows: tokens between the starts of consecutive windows (default:
+    /// half a window).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub stride: Option<u32>,
+}
+
+impl LongTextArgs {
+    /// The pipeline's setting; `--stride` without `--long-text windows` is an error.
+    pub fn setting(&self) -> anyhow::Result<explainer_pipeline::long_text::LongText> {
+        use explainer_pipeline::long_text::LongText;
+        match (self.long_text, self.stride) {
+            (LongTextChoice::Truncate, Some(_)) => {
+                anyhow::bail!("--stride sets the step between windows: it needs --long-text windows")
+            }
+            (LongTextChoice::Truncate, None) => Ok(LongText::default()),
+            (LongTextChoice::Windows, stride) => Ok(LongText::windows(stride.map(|s| s as usize))),
+        }
+    }
+}
+
 /// `--format` of `explain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -97,6 +133,9 @@ pub struct ExplainArgs {
     /// Labels and output.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Long texts.
+    #[command(flatten)]
+    pub long_text: LongTextArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -159,6 +198,9 @@ pub struct BatchArgs {
     /// Labels and output.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Long texts.
+    #[command(flatten)]
+    pub long_text: LongTextArgs,
     /// Run an entry point of a spec file (its model, method, baseline and target).
     #[arg(long, value_name = "FILE", conflicts_with_all = SPEC_FIXES)]
     pub spec: Option<PathBuf>,

@@ -3,9 +3,7 @@
 use std::io::{IsTerminal, Read, Write};
 
 use anyhow::{Context, Result, bail};
-use explainer_report::{
-    Document, Explanation, TerminalStyle, render_html, render_json, render_markdown, render_terminal,
-};
+use explainer_report::{Document, TerminalStyle, render_html, render_json, render_markdown, render_terminal};
 
 use crate::args::{ExplainArgs, Format};
 use crate::output::{terminal_width, write_atomic};
@@ -45,19 +43,10 @@ pub fn run(args: ExplainArgs) -> Result<()> {
         Some(spec) => Setup::from_spec(spec, args.entry.as_deref())?,
         None => crate::options::setup(args.model.as_deref(), &args.method, &args.target)?,
     };
-    let model = setup.model.as_ref();
-    let encoding = model.encoder().encode(&text)?;
-    let attribution = setup
-        .explain(std::slice::from_ref(&encoding))?
-        .into_iter()
-        .next()
-        .context("internal error (please report): the method returned no attribution")?;
-    // The method's encoding, not a second tokenisation; one forward for every label's score.
-    let prediction = model
-        .predictions(&[&attribution.encoding])?
-        .pop()
-        .context("internal error (please report): no prediction")?;
-    let explanation = Explanation::new(None, &text, &prediction, &attribution)?;
+    let long_text = args.long_text.setting()?;
+    let explained = explainer_pipeline::long_text::explain_text(&setup, &text, &long_text)?;
+    let explanation = explained.explanation(None, &text)?;
+    let attribution = &explained.attribution;
     let run = run_record(&setup, &attribution.layer)?;
     let document = Document::new(run, vec![explanation]);
     let rendered = match args.format {

@@ -77,6 +77,14 @@ pub trait TextEncoder {
     /// marked [`Encoding::truncated`]; an empty text gives just the special tokens.
     fn encode(&self, text: &str) -> Result<Encoding>;
 
+    /// Tokenises one text WITHOUT truncation, for splitting a long text into windows
+    /// (`explainer_pipeline::long_text`). The default is [`TextEncoder::encode`]: an encoder
+    /// that cannot do better still marks a long text [`Encoding::truncated`], and callers
+    /// that need the whole text refuse it.
+    fn encode_untruncated(&self, text: &str) -> Result<Encoding> {
+        self.encode(text)
+    }
+
     /// The vocabulary's special tokens.
     fn special_tokens(&self) -> &SpecialTokens;
 

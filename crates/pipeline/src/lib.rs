@@ -8,7 +8,8 @@
 //! - [`spec`]: spec files (a model with its hash and named entry points of configs);
 //! - [`setup`]: a checked run set-up, and [`run_record`] its record in a report;
 //! - [`randomize`]: re-initialised copies of a model for the parameter-randomisation check;
-//! - [`explainers`]: named explainers (`classify`), the seed notebook's flow as an API.
+//! - [`explainers`]: named explainers (`classify`), the seed notebook's flow as an API;
+//! - [`long_text`]: texts longer than the model's window: truncate, or explain overlapping windows.
 //!
 //! This crate finds methods and baselines through the registries: the binary that uses it
 //! must link the plugin crates (the `explainer` facade or the CLI do).
@@ -17,6 +18,7 @@ pub mod clock;
 pub mod configs;
 mod error;
 pub mod explainers;
+pub mod long_text;
 pub mod model_hash;
 pub mod models;
 pub mod randomize;

@@ -15,8 +15,8 @@ pub use render::html::render_html;
 pub use render::markdown::render_markdown;
 pub use render::terminal::{TerminalStyle, render_terminal};
 pub use schema::{
-    Document, Explanation, LabelScore, ModelRecord, Record, Run, RunStamp, SCHEMA_NAME, SCHEMA_VERSION,
-    TargetReport, Token, Word,
+    Document, Explanation, LabelScore, LongTextReport, ModelRecord, Record, Run, RunStamp, SCHEMA_NAME,
+    SCHEMA_VERSION, TargetReport, Token, WindowDriver, WindowReport, WindowTarget, Word,
 };
 
 /// The document as pretty-printed JSON (two-space indentation, a final newline), the form

@@ -142,6 +142,85 @@ pub struct Explanation {
     /// Things the reader should know: truncation, adjusted offsets, method caveats.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// When the text was longer than the model's window and explained in overlapping windows
+    /// (`--long-text windows`): the windows, how the document's scores and attributions were
+    /// formed from them, and which window drove each label. Absent (not `null`) otherwise, so
+    /// that reports of texts that fit are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<LongTextReport>,
+}
+
+/// How a long text was explained in windows (see `explainer_pipeline::long_text`).
+///
+/// Token attributions of the document are the mean over the windows that contain each token;
+/// the document's scores are the maximum over windows (`score_rule` `"max"`, multi-label) or
+/// the mean of the windows' scores (`"mean"`, multi-class and regression). Completeness holds
+/// per window (each [`WindowTarget::delta`]), not for the averaged document attributions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LongTextReport {
+    /// Tokens per window, special tokens included (the model's maximum length).
+    pub window_tokens: usize,
+    /// Tokens between the starts of consecutive windows.
+    pub stride: usize,
+    /// How the document's score of a label is formed from the windows': `"max"` or `"mean"`.
+    pub score_rule: String,
+    /// The windows, in text order.
+    pub windows: Vec<WindowReport>,
+    /// For each explained label (in the order of [`Explanation::targets`]): the window that
+    /// drove its document score (the maximum, or the largest share of the mean).
+    pub drivers: Vec<WindowDriver>,
+}
+
+/// One window of a long text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowReport {
+    /// Position in [`LongTextReport::windows`].
+    pub index: usize,
+    /// The first document token of the window (an index into [`Explanation::tokens`]); the
+    /// window also holds the document's leading and trailing special tokens.
+    pub token_start: usize,
+    /// One past the window's last document token.
+    pub token_end: usize,
+    /// Start of the text the window covers, in characters.
+    pub start: usize,
+    /// End of the text the window covers, in characters (exclusive).
+    pub end: usize,
+    /// Start in bytes.
+    pub byte_start: usize,
+    /// End in bytes (exclusive).
+    pub byte_end: usize,
+    /// The window's own explanation of each explained label.
+    pub targets: Vec<WindowTarget>,
+}
+
+/// One label's explanation on one window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowTarget {
+    /// The label's name.
+    pub label: String,
+    /// The label's index in the logits.
+    pub label_index: usize,
+    /// The model's score for the label on the window.
+    pub score: f64,
+    /// Σ the window's token attributions.
+    pub attribution_total: f64,
+    /// F(x) on the window.
+    pub f_input: f64,
+    /// F(x₀) on the window.
+    pub f_baseline: f64,
+    /// The window's convergence delta Σ attributions − (F(x) − F(x₀)), for methods with one.
+    pub delta: Option<f64>,
+}
+
+/// The window that drove a label's document score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowDriver {
+    /// The label's name.
+    pub label: String,
+    /// The label's index in the logits.
+    pub label_index: usize,
+    /// The index of the window in [`LongTextReport::windows`].
+    pub window: usize,
 }
 
 /// One label's output on the text.
@@ -447,7 +526,31 @@ impl Explanation {
             words,
             targets,
             warnings: all_warnings,
+            windows: None,
         })
+    }
+
+    /// The explanation with the windows it was computed from (a long text explained in
+    /// windows); checks that their numbers are finite.
+    pub fn with_windows(mut self, windows: LongTextReport) -> Result<Self> {
+        for w in &windows.windows {
+            for t in &w.targets {
+                let what = |name: &str| format!("window {}'s {name} for label {:?}", w.index, t.label);
+                for (name, value) in [
+                    ("score", t.score),
+                    ("attribution total", t.attribution_total),
+                    ("F(x)", t.f_input),
+                    ("F(x₀)", t.f_baseline),
+                ] {
+                    finite(value, || what(name))?;
+                }
+                if let Some(d) = t.delta {
+                    finite(d, || what("delta"))?;
+                }
+            }
+        }
+        self.windows = Some(windows);
+        Ok(self)
     }
 
     /// The prediction of label `index`, when present.

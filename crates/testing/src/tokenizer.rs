@@ -61,10 +61,10 @@ fn pieces(text: &str) -> Vec<(usize, usize)> {
     spans
 }
 
-impl TextEncoder for WordTokenizer {
-    fn encode(&self, text: &str) -> Result<Encoding> {
+impl WordTokenizer {
+    /// The encoding of `text` with at most `room` words between `[CLS]` and `[SEP]`.
+    fn encode_with_room(&self, text: &str, room: usize) -> Encoding {
         let spans = pieces(text);
-        let room = self.max_len - 2;
         let truncated = spans.len() > room;
         let kept = &spans[..spans.len().min(room)];
         let mut encoding = Encoding {
@@ -91,7 +91,17 @@ impl TextEncoder for WordTokenizer {
         encoding.offsets.push((0, 0));
         encoding.word_ids.push(None);
         encoding.special.push(true);
-        Ok(encoding)
+        encoding
+    }
+}
+
+impl TextEncoder for WordTokenizer {
+    fn encode(&self, text: &str) -> Result<Encoding> {
+        Ok(self.encode_with_room(text, self.max_len - 2))
+    }
+
+    fn encode_untruncated(&self, text: &str) -> Result<Encoding> {
+        Ok(self.encode_with_room(text, usize::MAX))
     }
 
     fn special_tokens(&self) -> &SpecialTokens {

@@ -85,6 +85,8 @@ impl TokenizerOptions {
 /// A Hugging Face tokenizer as an explainer `TextEncoder`.
 pub struct HfTokenizer {
     tokenizer: Tokenizer,
+    /// The same tokenizer without truncation, for long-text windows.
+    untruncated: Tokenizer,
     special: SpecialTokens,
     max_len: usize,
     vocab_size: usize,
@@ -297,6 +299,10 @@ impl HfTokenizer {
             )));
         }
         tokenizer.with_padding(None);
+        let mut untruncated = tokenizer.clone();
+        untruncated
+            .with_truncation(None)
+            .map_err(|e| Error::InvalidConfig(format!("cannot switch truncation off: {e}")))?;
         // Right side, longest first, no stride: what transformers does with
         // `truncation=True, max_length=max_len`. The tokenizers crate subtracts the special
         // tokens the post-processor adds before cutting, so `max_len` counts them.
@@ -311,15 +317,16 @@ impl HfTokenizer {
             .map_err(|e| Error::InvalidConfig(format!("cannot truncate to max_len {max_len}: {e}")))?;
         let special = resolve_special_tokens(&tokenizer, config)?;
         let vocab_size = tokenizer.get_vocab_size(true);
-        Ok(HfTokenizer { tokenizer, special, max_len, vocab_size, source: source.to_owned() })
+        Ok(HfTokenizer { tokenizer, untruncated, special, max_len, vocab_size, source: source.to_owned() })
     }
 }
 
-impl TextEncoder for HfTokenizer {
-    fn encode(&self, text: &str) -> Result<Encoding> {
+impl HfTokenizer {
+    /// Encodes `text` with `tokenizer` (ours, truncating or not).
+    fn encode_with(&self, tokenizer: &Tokenizer, text: &str) -> Result<Encoding> {
         // Last resort: nothing found in testing makes `encode` panic, but a panic inside the
         // tokenizers crate must not take the caller down.
-        let encoded = catch_unwind(AssertUnwindSafe(|| self.tokenizer.encode(text, true)))
+        let encoded = catch_unwind(AssertUnwindSafe(|| tokenizer.encode(text, true)))
             .map_err(|panic| {
                 Error::Internal(format!(
                     "the tokenizers library panicked while tokenizing a text with {}: {}",
@@ -348,7 +355,16 @@ impl TextEncoder for HfTokenizer {
         encoding.validate()?;
         Ok(encoding)
     }
+}
 
+impl TextEncoder for HfTokenizer {
+    fn encode(&self, text: &str) -> Result<Encoding> {
+        self.encode_with(&self.tokenizer, text)
+    }
+
+    fn encode_untruncated(&self, text: &str) -> Result<Encoding> {
+        self.encode_with(&self.untruncated, text)
+    }
     fn special_tokens(&self) -> &SpecialTokens {
         &self.special
     }

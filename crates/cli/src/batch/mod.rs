@@ -30,7 +30,9 @@ use self::output::{Resumed, Sink};
 use crate::args::BatchArgs;
 use crate::exit;
 use explainer_pipeline::Setup;
+use explainer_pipeline::long_text::{self, LongText, LongTextMode};
 use explainer_pipeline::run_record::run_record;
+use explainer_report::LongTextReport;
 
 /// Counts for the summary.
 #[derive(Debug, Default)]
@@ -52,6 +54,7 @@ struct Batch<'a> {
     stats: Stats,
     strict: bool,
     batch_size: usize,
+    long_text: LongText,
 }
 
 /// Runs `batch`; returns the exit code ([`exit::PARTIAL`] when records failed or lines were
@@ -114,6 +117,7 @@ pub fn run(args: BatchArgs) -> Result<u8> {
         stats: Stats::default(),
         strict: args.strict,
         batch_size: args.batch_size as usize,
+        long_text: args.long_text.setting()?,
     };
     let mut seen: HashSet<String> = HashSet::new();
     let window_size = args.window as usize;
@@ -272,6 +276,19 @@ impl Batch<'_> {
                 continue;
             }
             match encoder.encode(&record.text) {
+                Ok(encoding) if encoding.truncated && self.long_text.mode == LongTextMode::Windows => {
+                    // A long text: its windows are explained together, on their own.
+                    let explained = encoder.encode_untruncated(&record.text).and_then(|doc| {
+                        long_text::explain_windows(self.setup, &record.text, doc, self.long_text.stride)
+                    });
+                    match explained {
+                        Ok(x) => {
+                            self.finish(&record, &x.attribution, Some(x.prediction), x.windows.as_ref())?
+                        }
+                        Err(e) if is_config_error(&e) => return Err(e.into()),
+                        Err(e) => self.fail(&record, &e.to_string())?,
+                    }
+                }
                 Ok(encoding) => ready.push((record, encoding)),
                 Err(e) => self.fail(&record, &e.to_string())?,
             }
@@ -289,7 +306,7 @@ impl Batch<'_> {
                     for (((record, _), attribution), prediction) in
                         group.iter().zip(&attributions).zip(predictions)
                     {
-                        self.finish(record, attribution, Some(prediction))?;
+                        self.finish(record, attribution, Some(prediction), None)?;
                     }
                 }
                 Ok(_) => bail!(
@@ -302,7 +319,7 @@ impl Batch<'_> {
                     for (record, encoding) in &group {
                         match self.setup.explain(std::slice::from_ref(encoding)) {
                             Ok(attributions) => match attributions.first() {
-                                Some(a) => self.finish(record, a, None)?,
+                                Some(a) => self.finish(record, a, None, None)?,
                                 None => self.fail(record, "the method returned no attribution")?,
                             },
                             Err(e) if is_config_error(&e) => return Err(e.into()),
@@ -322,6 +339,7 @@ impl Batch<'_> {
         record: &InputRecord,
         attribution: &Attribution,
         prediction: Option<Prediction>,
+        windows: Option<&LongTextReport>,
     ) -> Result<()> {
         let built = (|| -> Result<String> {
             let prediction = match prediction {
@@ -333,8 +351,11 @@ impl Batch<'_> {
                     .pop()
                     .context("internal error (please report): no prediction")?,
             };
-            let explanation =
+            let mut explanation =
                 Explanation::new(Some(record.id.clone()), &record.text, &prediction, attribution)?;
+            if let Some(w) = windows {
+                explanation = explanation.with_windows(w.clone())?;
+            }
             let run = match &mut self.run {
                 Some(run) => run,
                 slot => slot.insert(run_record(self.setup, &attribution.layer)?),

@@ -217,6 +217,14 @@ fn write_explanation(h: &mut String, n: usize, e: &Explanation) {
         }
         h.push_str("</ul></div>\n");
     }
+    let windows = super::window_lines(e);
+    if !windows.is_empty() {
+        h.push_str("<div class=\"windows\"><b>Long text</b><ul>\n");
+        for line in &windows {
+            let _ = writeln!(h, "<li>{}</li>", escape(line));
+        }
+        h.push_str("</ul></div>\n");
+    }
 
     // Predictions.
     h.push_str(

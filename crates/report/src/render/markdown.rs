@@ -155,6 +155,13 @@ fn write_explanation(md: &mut String, n: usize, e: &Explanation) {
     if !e.warnings.is_empty() {
         md.push('\n');
     }
+    let windows = super::window_lines(e);
+    for line in &windows {
+        let _ = writeln!(md, "- {}", escape(line));
+    }
+    if !windows.is_empty() {
+        md.push('\n');
+    }
     md.push_str("| label | index | score | logit | explained |\n|---|---:|---:|---:|:---:|\n");
     for p in &e.predictions {
         let explained = e.targets.iter().any(|t| t.label_index == p.index);

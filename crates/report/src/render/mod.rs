@@ -187,3 +187,44 @@ mod tests {
         assert_eq!(signed(-0.5), "-0.5000");
     }
 }
+
+/// Plain-text lines that explain a long text's windows (escape them for each format): how
+/// the document was formed from its windows, and which window drove each label's score.
+pub(crate) fn window_lines(explanation: &Explanation) -> Vec<String> {
+    let Some(w) = &explanation.windows else {
+        return Vec::new();
+    };
+    let rule = match w.score_rule.as_str() {
+        "max" => "the maximum over the windows (multi-label)",
+        "mean" => "the mean of the windows' scores",
+        other => other,
+    };
+    let mut lines = vec![format!(
+        "long text: explained in {} overlapping windows of {} tokens (stride {}); a label's document score is {}; \
+         a token's attribution is the mean over the windows that contain it; completeness holds per window",
+        w.windows.len(),
+        w.window_tokens,
+        w.stride,
+        rule
+    )];
+    for d in &w.drivers {
+        let Some(win) = w.windows.get(d.window) else { continue };
+        let target = win.targets.iter().find(|t| t.label_index == d.label_index);
+        let detail = target.map_or(String::new(), |t| {
+            let delta = t.delta.map_or("—".to_owned(), signed);
+            format!(
+                ": window score {}, F(x) − F(x₀) = {}, delta {delta}",
+                num(t.score),
+                signed(t.f_input - t.f_baseline)
+            )
+        });
+        lines.push(format!(
+            "{}: score driven by window {} (characters {}–{}){detail}",
+            d.label,
+            d.window + 1,
+            win.start,
+            win.end
+        ));
+    }
+    lines
+}

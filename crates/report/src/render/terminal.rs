@@ -237,6 +237,9 @@ fn write_explanation(out: &mut String, n: usize, e: &Explanation, total: usize, 
     for w in &e.warnings {
         let _ = writeln!(out, "{} {}", paint.bold("warning:"), sanitize(w, false));
     }
+    for line in super::window_lines(e) {
+        let _ = writeln!(out, "{}", paint.dim(&sanitize(&line, false)));
+    }
     for t in &e.targets {
         write_target(out, e, t, width, paint);
     }
