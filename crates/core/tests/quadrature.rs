@@ -181,9 +181,12 @@ fn clenshaw_curtis_is_exact_to_degree_n_nested_and_symmetric() {
             let got = q.integrate(|x| x.powi(d));
             assert!((got - 1.0 / (d as f64 + 1.0)).abs() < 1e-13, "n {n}, degree {d}: {got}");
         }
-        // Not exact beyond (odd n: degree n + 1 is still exact by symmetry, so check n + 2).
-        let d = n as i32 + 2;
-        assert!((q.integrate(|x| x.powi(d)) - 1.0 / (d as f64 + 1.0)).abs() > 1e-15 || n == 1);
+        // Not exact beyond (even n: degree n + 1 is still exact by symmetry, so check n + 2;
+        // small n only, where that error is far above rounding).
+        if (2..=8).contains(&n) {
+            let d = n as i32 + 2;
+            assert!((q.integrate(|x| x.powi(d)) - 1.0 / (d as f64 + 1.0)).abs() > 1e-12, "n {n}");
+        }
         // Nested: the points of n are the even points of 2n, bit for bit.
         let finer = clenshaw_curtis(2 * n).unwrap();
         for j in 0..=n {

@@ -190,7 +190,7 @@ impl LayerIntegratedGradients {
             return engine::explain(
                 model,
                 request,
-                &engine::Settings { adaptive: Some(adaptive), ..settings(0) },
+                &engine::Settings { adaptive: Some(adaptive), ..settings(self.n_steps) },
             );
         }
         // Riemann rules: double the steps until the attributions stop moving and the deltas close
