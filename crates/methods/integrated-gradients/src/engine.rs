@@ -362,7 +362,7 @@ fn adaptive_integral(
     let difference = path.difference.f_to_kind(Kind::Double)?;
     // The largest level whose points fit in max_steps, and the first level.
     let mut top = 1usize;
-    while 2 * top + 1 <= adaptive.max_steps {
+    while 2 * top < adaptive.max_steps {
         top *= 2;
     }
     let mut level = FIRST_LEVEL.min(top);
