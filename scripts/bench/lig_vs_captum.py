@@ -202,9 +202,10 @@ class CaptumSide:
 
 
 def run_explainer(binary: Path, model_dir: str, text_file: Path, labels: str, steps: int, threads: int,
-                  iters: int, warmup: int) -> dict:
+                  iters: int, warmup: int, extra: list[str] | None = None) -> dict:
     cmd = [str(binary), "--model", model_dir, "--text-file", str(text_file), "--labels", labels,
-           "--steps", str(steps), "--threads", str(threads), "--iters", str(iters), "--warmup", str(warmup)]
+           "--steps", str(steps), "--threads", str(threads), "--iters", str(iters), "--warmup", str(warmup),
+           *(extra or [])]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -228,6 +229,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--iters", type=int, default=1, help="timed calls per implementation, case and round")
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls first (explainer: per subprocess)")
+    parser.add_argument("--explainer-args", default="",
+                        help="extra lig_bench arguments, e.g. '--tolerance 1e-3' (the adaptive mode)")
     parser.add_argument("--long", type=int, default=128, help="texts above this many tokens use --internal-batch-size")
     parser.add_argument("--internal-batch-size", type=int, default=None,
                         help="Captum's internal_batch_size for long texts (default: explainer's chunk)")
@@ -310,7 +313,8 @@ def main() -> int:
                       file=sys.stderr, flush=True)
                 busy = wait_quiet(args.quiet_wait)
                 ours = run_explainer(binary, args.model, text_file, "first" if case == "one" else "all",
-                                     args.steps, args.threads, args.iters, args.warmup)
+                                     args.steps, args.threads, args.iters, args.warmup,
+                                     args.explainer_args.split())
                 if ours["ids"] != ids:
                     raise SystemExit(f"{tokens} tokens: the example tokenised the text differently")
                 if ours["labels"] != targets:

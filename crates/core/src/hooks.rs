@@ -34,6 +34,8 @@ struct Entry {
     seen: Option<Tensor>,
     visits: usize,
     stop: bool,
+    /// Set by [`Hooks::start_at`]: the fixed value the forward pass may start from.
+    start: Option<Tensor>,
 }
 
 /// The hooks of one forward pass, at most one entry per layer.
@@ -76,6 +78,7 @@ impl Hooks {
                     seen: None,
                     visits: 0,
                     stop: false,
+                    start: None,
                 });
                 self.entries.len() - 1
             }
@@ -108,6 +111,23 @@ impl Hooks {
     /// Replaces the activation at `layer` by a fixed tensor of the same shape.
     pub fn replace_with(&mut self, layer: &str, value: Tensor) -> &mut Self {
         self.replace(layer, move |_| Ok(value.shallow_clone()))
+    }
+
+    /// Replaces the activation at `layer` by a fixed tensor (as [`Hooks::replace_with`]) and
+    /// declares that nothing computed before `layer` is needed, so a model may skip that work
+    /// and start its forward pass there ([`crate::ForwardCtx::start`]). The result is the same
+    /// either way; Layer Integrated Gradients at `encoder.k` then runs the layers below k once
+    /// per text instead of once per interpolation step.
+    pub fn start_at(&mut self, layer: &str, value: Tensor) -> &mut Self {
+        let start = value.shallow_clone();
+        self.replace_with(layer, value);
+        self.entry(layer).start = Some(start);
+        self
+    }
+
+    /// The layer and value of [`Hooks::start_at`], if one was given.
+    pub fn start(&self) -> Option<(&str, &Tensor)> {
+        self.entries.iter().find_map(|e| e.start.as_ref().map(|t| (e.layer.as_str(), t)))
     }
 
     /// Stops the forward pass right after `layer` (after its replacement and recording): the

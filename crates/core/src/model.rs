@@ -325,6 +325,19 @@ impl<'a> ForwardCtx<'a> {
         }
     }
 
+    /// Where the forward pass may start: the layer and value of [`Hooks::start_at`]. A model
+    /// may then skip the work before that layer, provided no hook sits at an earlier layer
+    /// ([`ForwardCtx::hooked`]), and must still pass the value through
+    /// [`ForwardCtx::layer`] at that layer. Models that ignore it compute the same result.
+    pub fn start(&self) -> Option<(String, Tensor)> {
+        self.hooks.as_deref()?.start().map(|(layer, value)| (layer.to_owned(), value.shallow_clone()))
+    }
+
+    /// Whether a hook sits at `layer`.
+    pub fn hooked(&self, layer: &str) -> bool {
+        self.hooks.as_deref().is_some_and(|h| h.layers().any(|l| l == layer))
+    }
+
     /// The op rules every non-linear and multiplicative op must go through.
     pub fn ops(&self) -> &'a dyn OpRules {
         self.ops

@@ -179,6 +179,57 @@ impl FromStr for Rule {
     }
 }
 
+/// The Clenshaw–Curtis rule with `intervals + 1` points on [0, 1] (`intervals` ≥ 1): points
+/// αⱼ = sin²(jπ / 2N) = ½(1 − cos(jπ/N)), ascending, with the interpolatory weights that make it
+/// exact for polynomials of degree ≤ N (Clenshaw & Curtis 1960; Trefethen, "Is Gauss
+/// quadrature better than Clenshaw–Curtis?", SIAM Review 2008).
+///
+/// The rules are **nested**: the points of `N` are the even-indexed points of `2N`, bit for bit
+/// (each point is computed from the reduced fraction j/N, and the upper half is 1 − its mirror),
+/// so an adaptive integrator that doubles `N` reuses every point it has evaluated.
+pub fn clenshaw_curtis(intervals: usize) -> Result<Quadrature> {
+    if intervals == 0 {
+        return Err(Error::InvalidConfig(
+            "the Clenshaw–Curtis rule needs at least 1 interval (2 points)".into(),
+        ));
+    }
+    let n = intervals;
+    let alphas = (0..=n).map(|j| clenshaw_curtis_point(j, n)).collect();
+    let nf = n as f64;
+    let weights = (0..=n)
+        .map(|j| {
+            let mut s = 0.0;
+            for m in 1..=n / 2 {
+                let b = if 2 * m == n { 1.0 } else { 2.0 };
+                let mf = m as f64;
+                s += b / (4.0 * mf * mf - 1.0) * (2.0 * mf * j as f64 * std::f64::consts::PI / nf).cos();
+            }
+            let c = if j == 0 || j == n { 1.0 } else { 2.0 };
+            0.5 * c / nf * (1.0 - s)
+        })
+        .collect();
+    Ok(Quadrature { alphas, weights })
+}
+
+/// Point j of the (N + 1)-point Clenshaw–Curtis rule on [0, 1], from the reduced fraction
+/// j/N so that nested rules share points exactly; symmetric: α(j) + α(N − j) = 1.
+pub fn clenshaw_curtis_point(j: usize, n: usize) -> f64 {
+    if 2 * j > n {
+        return 1.0 - clenshaw_curtis_point(n - j, n);
+    }
+    if 2 * j == n {
+        return 0.5; // sin²(π/4) rounds to 0.4999…
+    }
+    let g = gcd(j, n);
+    let (p, q) = (j / g.max(1), n / g.max(1));
+    let s = (std::f64::consts::PI * p as f64 / (2.0 * q as f64)).sin();
+    s * s
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
 /// `n` evenly spaced points from `start` to `end` inclusive (numpy's linspace: the last
 /// point is exactly `end`).
 fn linspace(start: f64, end: f64, n: usize) -> Vec<f64> {

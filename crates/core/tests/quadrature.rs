@@ -161,3 +161,37 @@ proptest! {
         prop_assert!((got - exact).abs() <= 1e-13 * scale, "n={n} got={got} exact={exact}");
     }
 }
+
+#[test]
+fn clenshaw_curtis_is_exact_to_degree_n_nested_and_symmetric() {
+    use explainer_core::quadrature::{clenshaw_curtis, clenshaw_curtis_point};
+    assert!(clenshaw_curtis(0).is_err());
+    for n in [1usize, 2, 4, 8, 16, 32, 64, 128] {
+        let q = clenshaw_curtis(n).unwrap();
+        assert_eq!(q.len(), n + 1);
+        assert_eq!(q.alphas[0], 0.0);
+        assert_eq!(q.alphas[n], 1.0);
+        assert!(q.alphas.windows(2).all(|w| w[0] < w[1]), "ascending at {n}");
+        assert!(q.weights.iter().all(|&w| w > 0.0), "positive weights at {n}");
+        for j in 0..=n {
+            assert_eq!(q.alphas[j] + q.alphas[n - j], 1.0, "symmetric at {n}, {j}");
+        }
+        // Exact for every monomial of degree ≤ n: ∫₀¹ x^d dx = 1/(d + 1).
+        for d in 0..=n as i32 {
+            let got = q.integrate(|x| x.powi(d));
+            assert!((got - 1.0 / (d as f64 + 1.0)).abs() < 1e-13, "n {n}, degree {d}: {got}");
+        }
+        // Not exact beyond (even n: degree n + 1 is still exact by symmetry, so check n + 2;
+        // small n only, where that error is far above rounding).
+        if (2..=8).contains(&n) {
+            let d = n as i32 + 2;
+            assert!((q.integrate(|x| x.powi(d)) - 1.0 / (d as f64 + 1.0)).abs() > 1e-12, "n {n}");
+        }
+        // Nested: the points of n are the even points of 2n, bit for bit.
+        let finer = clenshaw_curtis(2 * n).unwrap();
+        for j in 0..=n {
+            assert_eq!(finer.alphas[2 * j].to_bits(), q.alphas[j].to_bits(), "nesting at {n}, {j}");
+            assert_eq!(clenshaw_curtis_point(2 * j, 2 * n).to_bits(), clenshaw_curtis_point(j, n).to_bits());
+        }
+    }
+}

@@ -9,7 +9,7 @@ use explainer_core::{Attribution, Baseline, Encoding, Method, Model, Output, Req
 
 use crate::clock::now_rfc3339;
 use crate::error::PipelineError;
-use crate::model_hash::model_hash;
+use crate::model_hash::model_hash_cached;
 use crate::models::{load_model, model_dir};
 use crate::spec::{EntryPoint, SPEC_VERSION, SpecFile, SpecModel, TargetValue, baseline_value, method_value};
 
@@ -53,7 +53,7 @@ impl Setup {
         let created = now_rfc3339();
         let dir = model_dir(model);
         let loaded = load_model(&dir)?;
-        let hash = model_hash(&dir)?;
+        let hash = model_hash_cached(&dir)?;
         let setup = Setup {
             model_dir: dir,
             model: loaded,

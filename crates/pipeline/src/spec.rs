@@ -29,7 +29,7 @@ use explainer_core::{Baseline, Method, Output, Target, registry};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model_hash::model_hash;
+use crate::model_hash::model_hash_cached;
 
 /// The spec format version this binary writes and reads.
 pub const SPEC_VERSION: u32 = 1;
@@ -241,7 +241,7 @@ impl SpecFile {
         if !model_dir.is_dir() {
             bail!("the spec's model folder {} does not exist", model_dir.display());
         }
-        let actual = model_hash(&model_dir)?;
+        let actual = model_hash_cached(&model_dir)?;
         if actual != self.model.hash {
             bail!(
                 "the model files in {} changed since the spec was written: the spec has {}, the folder now hashes to {actual}",

@@ -173,16 +173,13 @@ impl Encoder {
     pub fn forward(&self, input: &InputBatch, ctx: &mut ForwardCtx<'_>) -> Result<Tensor> {
         let ops = ctx.ops();
         let (rows, tokens) = input.ids.size2()?;
-        let positions = self.position_ids(&input.ids)?;
-        let word = Tensor::f_embedding(&self.word, &input.ids, -1, false, false)?;
-        let word = ctx.layer(layer_names::WORD_EMBEDDINGS, word)?;
-        let mut x = word.f_add(&Tensor::f_embedding(&self.position, &positions, -1, false, false)?)?;
-        if let Some(types) = &self.token_type {
-            x = x.f_add(&Tensor::f_embedding(types, &input.type_ids, -1, false, false)?)?;
-        }
-        let x = self.norm.forward(ops, &x)?;
-        let mut x = ctx.layer(layer_names::EMBEDDINGS, x)?;
-
+        // A fixed value at `embeddings` or `encoder.k` (Hooks::start_at) with no hook below it:
+        // start there, skipping the work whose result the value replaces.
+        let start = self.start_layer(ctx);
+        let (mut x, first) = match start {
+            Some((name, first, value)) => (ctx.layer(&name, value)?, first),
+            None => (self.embed(input, ctx)?, 0),
+        };
         // Additive key mask: 0 for real tokens, the most negative float for padding.
         let min = if self.kind == Kind::Double { f64::MIN } else { f32::MIN as f64 };
         let mask = input.attention_mask.f_to_kind(self.kind)?;
@@ -195,7 +192,7 @@ impl Encoder {
         let split = |t: Tensor| -> Result<Tensor> {
             Ok(t.f_view([rows, tokens, heads, head_width])?.f_transpose(1, 2)?)
         };
-        for (l, layer) in self.layers.iter().enumerate() {
+        for (l, layer) in self.layers.iter().enumerate().skip(first) {
             let q = split(layer.query.forward(&x)?.f_mul_scalar(scale)?)?;
             let k = split(layer.key.forward(&x)?)?;
             let v = split(layer.value.forward(&x)?)?;
@@ -209,6 +206,49 @@ impl Encoder {
             x = ctx.layer(&layer_names::encoder(l), out)?;
         }
         Ok(x)
+    }
+}
+
+impl Encoder {
+    /// The embeddings: word lookup (hooked at `embeddings.word`), positions, token types,
+    /// LayerNorm (hooked at `embeddings`).
+    fn embed(&self, input: &InputBatch, ctx: &mut ForwardCtx<'_>) -> Result<Tensor> {
+        let ops = ctx.ops();
+        let positions = self.position_ids(&input.ids)?;
+        let word = Tensor::f_embedding(&self.word, &input.ids, -1, false, false)?;
+        let word = ctx.layer(layer_names::WORD_EMBEDDINGS, word)?;
+        let mut x = word.f_add(&Tensor::f_embedding(&self.position, &positions, -1, false, false)?)?;
+        if let Some(types) = &self.token_type {
+            x = x.f_add(&Tensor::f_embedding(types, &input.type_ids, -1, false, false)?)?;
+        }
+        let x = self.norm.forward(ops, &x)?;
+        ctx.layer(layer_names::EMBEDDINGS, x)
+    }
+
+    /// Where the forward pass can start (layer name, index of the first layer still to run,
+    /// value), from [`ForwardCtx::start`], when no hook sits below that layer.
+    fn start_layer(&self, ctx: &ForwardCtx<'_>) -> Option<(String, usize, Tensor)> {
+        let (name, value) = ctx.start()?;
+        let first = if name == layer_names::EMBEDDINGS {
+            0
+        } else {
+            let k: usize = name.strip_prefix("encoder.")?.parse().ok()?;
+            if k >= self.layers.len() {
+                return None;
+            }
+            k + 1
+        };
+        let below = [layer_names::WORD_EMBEDDINGS, layer_names::EMBEDDINGS]
+            .into_iter()
+            .map(str::to_owned)
+            .chain((0..first.saturating_sub(1)).map(layer_names::encoder))
+            .filter(|l| *l != name);
+        for layer in below {
+            if ctx.hooked(&layer) {
+                return None;
+            }
+        }
+        Some((name, first, value))
     }
 }
 

@@ -30,7 +30,7 @@ use serde_json::json;
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 const USAGE: &str = "usage: lig_bench --model DIR --text-file F [--labels all|first] [--steps N] \
-                     [--threads T] [--iters K] [--warmup W] [--memory-budget-mb M]";
+                     [--threads T] [--iters K] [--warmup W] [--memory-budget-mb M] [--tolerance X] [--layer NAME]";
 
 /// Which labels to explain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,8 @@ struct Args {
     iters: usize,
     warmup: usize,
     memory_budget_mb: usize,
+    tolerance: Option<f64>,
+    layer: String,
 }
 
 fn parse_args() -> BoxResult<Args> {
@@ -60,6 +62,8 @@ fn parse_args() -> BoxResult<Args> {
     let mut iters = 3;
     let mut warmup = 1;
     let mut memory_budget_mb = DEFAULT_MEMORY_BUDGET_MB;
+    let mut tolerance = None;
+    let mut layer = explainer_core::layer_names::WORD_EMBEDDINGS.to_owned();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" {
@@ -83,6 +87,10 @@ fn parse_args() -> BoxResult<Args> {
             "--iters" => iters = number()?,
             "--warmup" => warmup = number()?,
             "--memory-budget-mb" => memory_budget_mb = number()?,
+            "--tolerance" => {
+                tolerance = Some(value.parse::<f64>().map_err(|e| format!("{flag} {value:?}: {e}"))?)
+            }
+            "--layer" => layer = value.clone(),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
         }
     }
@@ -91,7 +99,7 @@ fn parse_args() -> BoxResult<Args> {
     if threads < 1 || iters < 1 || steps < 1 || memory_budget_mb < 1 {
         return Err(format!("need --threads, --iters, --steps and --memory-budget-mb ≥ 1\n{USAGE}").into());
     }
-    Ok(Args { model, text_file, labels, steps, threads, iters, warmup, memory_budget_mb })
+    Ok(Args { model, text_file, labels, steps, threads, iters, warmup, memory_budget_mb, tolerance, layer })
 }
 
 /// Mean, median and minimum of the times.
@@ -163,6 +171,8 @@ fn run() -> BoxResult<()> {
     let method = LayerIntegratedGradients {
         n_steps: args.steps,
         memory_budget_mb: args.memory_budget_mb,
+        tolerance: args.tolerance,
+        layer: args.layer.clone(),
         ..Default::default()
     };
     let encodings = [encoding];
@@ -198,6 +208,11 @@ fn run() -> BoxResult<()> {
         "labels": attribution.targets.iter().map(|t| t.label_index).collect::<Vec<_>>(),
         "labels_explained": attribution.targets.len(),
         "steps": args.steps,
+        "tolerance": args.tolerance,
+        "layer": args.layer,
+        "steps_used": attribution.targets.iter().map(|t| t.steps).collect::<Vec<_>>(),
+        "error_estimates": attribution.targets.iter().map(|t| t.error_estimate).collect::<Vec<_>>(),
+        "attributions": attribution.targets.iter().map(|t| t.tokens.clone()).collect::<Vec<_>>(),
         "warmup": args.warmup,
         "iters": args.iters,
         "memory_budget_mb": args.memory_budget_mb,

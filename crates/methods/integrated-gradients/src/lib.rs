@@ -13,8 +13,9 @@
 //! Σ attributions − (F(x) − F(baseline)). All requested labels come from ONE forward pass per
 //! chunk of interpolation steps (one backward per label over the kept graph), where Captum
 //! and transformers-interpret run the whole integral once per label. Chunks are sized from a
-//! memory budget. With `tolerance`, the step count doubles until the attributions stop moving
-//! and the delta is within the tolerance (see [`LayerIntegratedGradients::tolerance`]).
+//! memory budget. With `tolerance`, nested Clenshaw–Curtis rules refine (reusing every point)
+//! until the error estimate and the delta are within it (see
+//! [`LayerIntegratedGradients::tolerance`]).
 
 mod engine;
 
@@ -43,11 +44,13 @@ pub struct LayerIntegratedGradients {
     pub multiply_by_inputs: bool,
     /// Memory for one chunk of interpolation rows, in MiB; the chunk size follows from it.
     pub memory_budget_mb: usize,
-    /// Adaptive mode: when set, `n_steps` is the first step count; it doubles (Gauss–Legendre)
-    /// until every token's attribution moves by at most `tolerance` between two step counts
-    /// and every |delta| is at most `tolerance` (in the explained output's units), or
-    /// `max_steps` is reached. Results report the steps used and the last change as
-    /// `error_estimate`.
+    /// Adaptive mode. With the default rule (`gauss_legendre`): nested Clenshaw–Curtis rules
+    /// from 17 points, doubling and reusing every evaluated point, until every token's error
+    /// estimate is at most `tolerance` × the label's largest |attribution| and every |delta| is
+    /// at most `tolerance` (in the explained output's units), or the next level would pass
+    /// `max_steps` (`n_steps` is not used). With a Riemann rule: `n_steps` doubles, each round
+    /// recomputed, until the attributions move by at most `tolerance`. Results report the
+    /// points used (`steps`) and `error_estimate` (absolute, in the output's units).
     pub tolerance: Option<f64>,
     /// Upper bound on the steps of the adaptive mode.
     pub max_steps: usize,
@@ -151,7 +154,13 @@ impl LayerIntegratedGradients {
                     "{name}: tolerance must be a positive number, not {t}"
                 )));
             }
-            if self.max_steps < self.n_steps {
+            if self.rule == Rule::GaussLegendre && self.max_steps < 2 {
+                return Err(Error::InvalidConfig(format!(
+                    "{name}: max_steps ({}) must be at least 2 (the adaptive rule's first points are α = 0 and 1)",
+                    self.max_steps
+                )));
+            }
+            if self.rule != Rule::GaussLegendre && self.max_steps < self.n_steps {
                 return Err(Error::InvalidConfig(format!(
                     "{name}: max_steps ({}) is below n_steps ({})",
                     self.max_steps, self.n_steps
@@ -170,11 +179,22 @@ impl LayerIntegratedGradients {
             n_steps,
             multiply_by_inputs: self.multiply_by_inputs,
             memory_budget_mb: self.memory_budget_mb,
+            adaptive: None,
         };
         let Some(tolerance) = self.tolerance else {
             return engine::explain(model, request, &settings(self.n_steps));
         };
-        // Adaptive: double the steps until the attributions stop moving and the deltas close.
+        if self.rule == Rule::GaussLegendre {
+            // Nested Clenshaw–Curtis levels that reuse every point (engine::adaptive_integral).
+            let adaptive = engine::Adaptive { tolerance, max_steps: self.max_steps };
+            return engine::explain(
+                model,
+                request,
+                &engine::Settings { adaptive: Some(adaptive), ..settings(self.n_steps) },
+            );
+        }
+        // Riemann rules: double the steps until the attributions stop moving and the deltas close
+        // (not nested: each round recomputes).
         let mut steps = self.n_steps;
         let mut previous = engine::explain(model, request, &settings(steps))?;
         loop {

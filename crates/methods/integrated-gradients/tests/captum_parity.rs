@@ -162,3 +162,76 @@ fn several_texts_in_one_call_match_captums_padded_batch() {
         }
     }
 }
+
+/// The adaptive mode against Captum's 300-step Gauss–Legendre integrals (the fixtures' many-step
+/// cases, every label of each checkpoint): at every tolerance the result is within 3 × it and the
+/// reported error estimate is honest, i.e. the true error is at most 3 × the estimate, up to a
+/// floor of 1e-5 × the largest |attribution| for Captum's own float32 accumulation over 300 steps
+/// (≈ √300 × 6e-8 per sum, times the cancellation between steps).
+#[test]
+fn adaptive_mode_is_within_its_tolerance_of_captum_many_step_integrals() {
+    let pad: Box<dyn Baseline> =
+        registry::baseline("pad").unwrap().configure(serde_json::Value::Null).unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let file = entry.unwrap().path();
+        if !file.file_name().unwrap().to_string_lossy().starts_with("captum-lig-") {
+            continue;
+        }
+        let reference: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let name = reference["checkpoint"].as_str().unwrap();
+        let model = HfClassifier::load(&checkpoint(name)).unwrap();
+        for case in reference["cases"].as_array().unwrap() {
+            if case["n_steps"].as_u64() != Some(300)
+                || case["method"] != "gausslegendre"
+                || case["text"].is_array()
+            {
+                continue;
+            }
+            let encodings = [model.encoder().encode(case["text"].as_str().unwrap()).unwrap()];
+            let output = if case["output"] == "logit" { Output::Logit } else { Output::Probability };
+            let target = Target::Indices { indices: vec![case["label_index"].as_u64().unwrap() as usize] };
+            let expected = floats(&case["attributions"]);
+            let scale = expected.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-12);
+            for tolerance in [1e-2, 1e-3, 1e-4] {
+                let method = LayerIntegratedGradients { tolerance: Some(tolerance), ..Default::default() };
+                let request = Request {
+                    encodings: &encodings,
+                    target: &target,
+                    baseline: pad.as_ref(),
+                    output,
+                    per_dimension: false,
+                };
+                let result = explain(&method, &model, &request).unwrap();
+                let ours = &result[0].targets[0];
+                let truth = ours.tokens.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                let estimate = ours.error_estimate.unwrap();
+                let floor = 1e-5 * scale;
+                let label = format!("{name} / {} / tol {tolerance}", case["name"]);
+                assert!(
+                    truth <= 3.0 * estimate + floor,
+                    "{label}: true error {truth:.3e} vs estimate {estimate:.3e}"
+                );
+                if result[0].warnings.is_empty() {
+                    assert!(
+                        truth <= 3.0 * tolerance * scale + floor, // honest to a factor 3 (distilbert-tiny uses part of it)
+                        "{label}: true error {truth:.3e}, scale {scale:.3e}"
+                    );
+                } else {
+                    // Not converged within max_steps (distilbert-tiny at 1e-4): it must say so.
+                    let warning = &result[0].warnings[0];
+                    assert!(warning.contains("stopped at max_steps"), "{label}: {warning}");
+                }
+                eprintln!(
+                    "{label}: {} points, estimate {:.2e}, true {:.2e} (relative to the largest |attribution|)",
+                    ours.steps.unwrap(),
+                    estimate / scale,
+                    truth / scale
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 3 * 3, "too few many-step cases: {checked}");
+}
