@@ -15,7 +15,7 @@ use explainer_core::{Error, ForwardCtx, InputBatch, Result, layer_names};
 use tch::{Kind, Tensor};
 
 use crate::config::{DebertaOptions, EncoderConfig};
-use crate::parts::{Dense, LayerNorm, most_negative};
+use crate::parts::{Dense, LayerNorm, key_mask_bias};
 use crate::weights::Weights;
 
 /// One DeBERTa-v2 layer.
@@ -181,10 +181,12 @@ impl DebertaEncoder {
         let x = self.norm.forward(ops, &x)?.f_mul(&mask.f_unsqueeze(-1)?)?;
         let mut x = ctx.layer(layer_names::EMBEDDINGS, x)?;
 
-        // Query-and-key mask, as `get_attention_mask`: pairs with a padding token are filled
-        // with the most negative value (added here: min + a finite score rounds to min).
-        let pair = mask.f_unsqueeze(2)?.f_mul(&mask.f_unsqueeze(1)?)?.f_unsqueeze(1)?;
-        let bias = pair.f_neg()?.f_add_scalar(1.0)?.f_mul_scalar(most_negative(self.kind))?;
+        // transformers masks query-and-key pairs (`get_attention_mask`), so a padding query's
+        // row is all masked. Masking the keys only gives every real token the same scores
+        // (its padded keys are masked either way) and never a fully masked row, on which
+        // paired op rules (DeepLift's softmax) would divide 0 by 0; padding rows' outputs are
+        // read by nothing.
+        let bias = key_mask_bias(&input.attention_mask, self.kind)?;
 
         let heads = self.config.heads as i64;
         let width = self.config.hidden as i64;

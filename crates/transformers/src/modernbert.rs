@@ -111,8 +111,12 @@ impl ModernBertEncoder {
             let positions = Tensor::f_arange(tokens, (Kind::Int64, tch::Device::Cpu))?;
             let distance = positions.f_unsqueeze(1)?.f_sub(&positions.f_unsqueeze(0)?)?.f_abs()?;
             let outside = distance.f_gt(self.options.local_attention as i64 / 2)?.f_view([1, 1, tokens, tokens])?;
+            // Only real queries get the window: a padding query far from every real token
+            // would have a fully masked row (transformers' softmax makes it uniform; paired op
+            // rules would divide 0 by 0). Padding rows' outputs are read by nothing.
+            let real_query = input.attention_mask.f_ne(0)?.f_view([rows, 1, tokens, 1])?;
             Some(global_bias.f_expand([rows, 1, tokens, tokens], false)?.f_masked_fill(
-                &outside,
+                &outside.f_logical_and(&real_query)?,
                 most_negative(self.kind),
             )?)
         } else {
