@@ -39,7 +39,9 @@ impl Backbone {
 
     fn load(weights: &Weights, config: &EncoderConfig, prefix: &str, kind: Kind) -> Result<Self> {
         Ok(match config.family {
-            Family::ModernBert => Backbone::ModernBert(ModernBertEncoder::load(weights, config, prefix, kind)?),
+            Family::ModernBert => {
+                Backbone::ModernBert(ModernBertEncoder::load(weights, config, prefix, kind)?)
+            }
             Family::DebertaV2 => Backbone::Deberta(DebertaEncoder::load(weights, config, prefix, kind)?),
             _ => Backbone::Shared(Encoder::load(weights, config, prefix, kind)?),
         })
@@ -300,6 +302,9 @@ impl HfClassifier {
     }
 }
 
+/// The head's final linear layer, applied to the pooled vector.
+type LastLayer<'a> = dyn Fn(&Tensor) -> Result<Tensor> + 'a;
+
 /// The hookable layers of a checkpoint, in forward order.
 fn layers(config: &EncoderConfig) -> Vec<LayerInfo> {
     let h = config.hidden;
@@ -361,7 +366,7 @@ impl Model for HfClassifier {
         let hidden = self.encoder.forward(input, ctx)?;
         let first = first_token(&hidden)?;
         let ops = ctx.ops();
-        let (pooled, last): (Tensor, &dyn Fn(&Tensor) -> Result<Tensor>) = match &self.head {
+        let (pooled, last): (Tensor, &LastLayer<'_>) = match &self.head {
             Head::Bert { pooler, classifier } => {
                 (activate(ops, Unary::Tanh, &pooler.forward(&first)?)?, &|x| classifier.forward(x))
             }

@@ -390,7 +390,10 @@ fn modernbert_options(raw: &RawConfig, layers: usize) -> std::result::Result<Mod
     let local_layers = match &raw.layer_types {
         Some(types) => {
             if types.len() != layers {
-                return Err(format!("layer_types has {} entries but num_hidden_layers is {layers}", types.len()));
+                return Err(format!(
+                    "layer_types has {} entries but num_hidden_layers is {layers}",
+                    types.len()
+                ));
             }
             types
                 .iter()
@@ -419,7 +422,9 @@ fn modernbert_options(raw: &RawConfig, layers: usize) -> std::result::Result<Mod
         if let Some(t) = entry.get("rope_type").and_then(|t| t.as_str())
             && t != "default"
         {
-            return Err(format!("rope_parameters.{kind}.rope_type {t:?} is not supported (only \"default\")"));
+            return Err(format!(
+                "rope_parameters.{kind}.rope_type {t:?} is not supported (only \"default\")"
+            ));
         }
         Ok(entry.get("rope_theta").and_then(serde_json::Value::as_f64))
     };
@@ -440,7 +445,11 @@ fn modernbert_options(raw: &RawConfig, layers: usize) -> std::result::Result<Mod
 }
 
 /// DeBERTa-v2's fields, with `DebertaV2Config`'s defaults (and those its modules assume).
-fn deberta_options(raw: &RawConfig, hidden: usize, heads: usize) -> std::result::Result<DebertaOptions, String> {
+fn deberta_options(
+    raw: &RawConfig,
+    hidden: usize,
+    heads: usize,
+) -> std::result::Result<DebertaOptions, String> {
     if let Some(k) = raw.conv_kernel_size
         && k > 0
     {
@@ -462,10 +471,14 @@ fn deberta_options(raw: &RawConfig, hidden: usize, heads: usize) -> std::result:
     }
     let types: Vec<String> = match &raw.pos_att_type {
         None | Some(serde_json::Value::Null) => Vec::new(),
-        Some(serde_json::Value::String(s)) => s.to_lowercase().split('|').map(|t| t.trim().to_owned()).collect(),
+        Some(serde_json::Value::String(s)) => {
+            s.to_lowercase().split('|').map(|t| t.trim().to_owned()).collect()
+        }
         Some(serde_json::Value::Array(items)) => items
             .iter()
-            .map(|t| t.as_str().map(str::to_owned).ok_or_else(|| format!("pos_att_type entry {t} is not a string")))
+            .map(|t| {
+                t.as_str().map(str::to_owned).ok_or_else(|| format!("pos_att_type entry {t} is not a string"))
+            })
             .collect::<std::result::Result<_, _>>()?,
         Some(other) => return Err(format!("pos_att_type {other} is neither a string nor a list")),
     };

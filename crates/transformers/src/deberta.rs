@@ -63,16 +63,24 @@ impl DebertaEncoder {
         let (h, i, e, eps) = (config.hidden, config.intermediate, config.embedding_size, config.eps);
         let p = |name: &str| format!("{prefix}{name}");
         let word = weights.get(&p(Self::WORD_EMBEDDINGS), &[config.vocab_size as i64, e as i64])?;
-        let position = if options.position_biased_input {
-            Some(weights.get(&p("embeddings.position_embeddings.weight"), &[config.max_positions as i64, e as i64])?)
-        } else {
-            None
-        };
-        let token_type = if config.type_vocab > 0 {
-            Some(weights.get(&p("embeddings.token_type_embeddings.weight"), &[config.type_vocab as i64, e as i64])?)
-        } else {
-            None
-        };
+        let position =
+            if options.position_biased_input {
+                Some(weights.get(
+                    &p("embeddings.position_embeddings.weight"),
+                    &[config.max_positions as i64, e as i64],
+                )?)
+            } else {
+                None
+            };
+        let token_type =
+            if config.type_vocab > 0 {
+                Some(weights.get(
+                    &p("embeddings.token_type_embeddings.weight"),
+                    &[config.type_vocab as i64, e as i64],
+                )?)
+            } else {
+                None
+            };
         let projection =
             if e != h { Some(Dense::load(weights, &p("embeddings.embed_proj"), h, e, false)?) } else { None };
         let norm = LayerNorm::load(weights, &p("embeddings.LayerNorm"), h, eps, true, kind)?;
@@ -80,7 +88,8 @@ impl DebertaEncoder {
         let relative = if options.relative_attention {
             let table = weights.get(&p("encoder.rel_embeddings.weight"), &[2 * span, h as i64])?;
             let table = if options.norm_rel_ebd {
-                LayerNorm::load(weights, &p("encoder.LayerNorm"), h, eps, true, kind)?.forward_constant(&table)?
+                LayerNorm::load(weights, &p("encoder.LayerNorm"), h, eps, true, kind)?
+                    .forward_constant(&table)?
             } else {
                 table
             };
@@ -92,7 +101,8 @@ impl DebertaEncoder {
         let mut layers = Vec::with_capacity(config.layers);
         for l in 0..config.layers {
             let n = |name: &str| p(&format!("encoder.layer.{l}.{name}"));
-            let dense = |name: &str, out: usize, input: usize| Dense::load(weights, &n(name), out, input, true);
+            let dense =
+                |name: &str, out: usize, input: usize| Dense::load(weights, &n(name), out, input, true);
             layers.push(Layer {
                 query: dense("attention.self.query_proj", h, h)?,
                 key: dense("attention.self.key_proj", h, h)?,
@@ -108,7 +118,14 @@ impl DebertaEncoder {
                     None
                 },
                 output: dense("attention.output.dense", h, h)?,
-                attention_norm: LayerNorm::load(weights, &n("attention.output.LayerNorm"), h, eps, true, kind)?,
+                attention_norm: LayerNorm::load(
+                    weights,
+                    &n("attention.output.LayerNorm"),
+                    h,
+                    eps,
+                    true,
+                    kind,
+                )?,
                 up: dense("intermediate.dense", i, h)?,
                 down: dense("output.dense", h, i)?,
                 output_norm: LayerNorm::load(weights, &n("output.LayerNorm"), h, eps, true, kind)?,
@@ -143,7 +160,8 @@ impl DebertaEncoder {
         let inside = relative.f_lt(mid)?.f_logical_and(&relative.f_gt(-mid)?)?;
         let absolute = relative.f_abs()?.f_masked_fill(&inside, mid - 1)?;
         // torch.log(torch.tensor((max_position - 1) / mid)): an f32 tensor.
-        let log_denominator = Tensor::from_slice(&[((max_position - 1) as f64 / mid as f64) as f32]).f_log()?;
+        let log_denominator =
+            Tensor::from_slice(&[((max_position - 1) as f64 / mid as f64) as f32]).f_log()?;
         let log_position = absolute
             .f_to_kind(Kind::Float)?
             .f_div_scalar(mid as f64)?
@@ -219,7 +237,10 @@ impl DebertaEncoder {
             if let Some(relative) = &self.relative {
                 let project = |own: &Option<Dense>, shared: &Dense| -> Result<Tensor> {
                     let dense = own.as_ref().unwrap_or(shared);
-                    Ok(dense.forward(relative)?.f_view([1, 2 * span, heads, head_width])?.f_transpose(1, 2)?)
+                    Ok(dense
+                        .forward(relative)?
+                        .f_view([1, 2 * span, heads, head_width])?
+                        .f_transpose(1, 2)?)
                 };
                 if let Some(index) = &c2p_index
                     && o.c2p

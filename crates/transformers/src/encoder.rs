@@ -119,11 +119,8 @@ impl Encoder {
                 None
             };
         let norm = Norm::load(weights, &p("embeddings.LayerNorm"), e, config.eps)?;
-        let projection = if e != h {
-            Some(Linear::load(weights, &p("embeddings_project"), h, e)?)
-        } else {
-            None
-        };
+        let projection =
+            if e != h { Some(Linear::load(weights, &p("embeddings_project"), h, e)?) } else { None };
         let mut layers = Vec::with_capacity(config.layers);
         for l in 0..config.layers {
             let layer = match config.family {

@@ -86,7 +86,8 @@ impl ModernBertEncoder {
     /// (`inv_freq = 1 / θ^(2k/d)`, `emb = cat(freqs, freqs)`), then cast to the model's kind.
     fn rotary(&self, theta: f64, tokens: i64, head_width: i64) -> Result<(Tensor, Tensor)> {
         let options = (Kind::Float, tch::Device::Cpu);
-        let exponents = Tensor::f_arange_start_step(0, head_width, 2, options)?.f_div_scalar(head_width as f64)?;
+        let exponents =
+            Tensor::f_arange_start_step(0, head_width, 2, options)?.f_div_scalar(head_width as f64)?;
         let inv_freq = Tensor::f_pow_scalar(theta, &exponents)?.f_reciprocal()?;
         let positions = Tensor::f_arange(tokens, options)?.f_unsqueeze(-1)?;
         let freqs = positions.f_mul(&inv_freq.f_unsqueeze(0)?)?;
@@ -110,15 +111,17 @@ impl ModernBertEncoder {
         let local_bias = if self.layers.iter().any(|l| l.local) {
             let positions = Tensor::f_arange(tokens, (Kind::Int64, tch::Device::Cpu))?;
             let distance = positions.f_unsqueeze(1)?.f_sub(&positions.f_unsqueeze(0)?)?.f_abs()?;
-            let outside = distance.f_gt(self.options.local_attention as i64 / 2)?.f_view([1, 1, tokens, tokens])?;
+            let outside =
+                distance.f_gt(self.options.local_attention as i64 / 2)?.f_view([1, 1, tokens, tokens])?;
             // Only real queries get the window: a padding query far from every real token
             // would have a fully masked row (transformers' softmax makes it uniform; paired op
             // rules would divide 0 by 0). Padding rows' outputs are read by nothing.
             let real_query = input.attention_mask.f_ne(0)?.f_view([rows, 1, tokens, 1])?;
-            Some(global_bias.f_expand([rows, 1, tokens, tokens], false)?.f_masked_fill(
-                &outside.f_logical_and(&real_query)?,
-                most_negative(self.kind),
-            )?)
+            Some(
+                global_bias
+                    .f_expand([rows, 1, tokens, tokens], false)?
+                    .f_masked_fill(&outside.f_logical_and(&real_query)?, most_negative(self.kind))?,
+            )
         } else {
             None
         };

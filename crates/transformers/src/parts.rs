@@ -39,7 +39,14 @@ pub(crate) struct LayerNorm {
 impl LayerNorm {
     /// Loads `{name}.weight` and, when `bias`, `{name}.bias` (else a zero bias, which is
     /// what `nn.LayerNorm(bias=False)` computes).
-    pub(crate) fn load(weights: &Weights, name: &str, width: usize, eps: f64, bias: bool, kind: Kind) -> Result<Self> {
+    pub(crate) fn load(
+        weights: &Weights,
+        name: &str,
+        width: usize,
+        eps: f64,
+        bias: bool,
+        kind: Kind,
+    ) -> Result<Self> {
         let weight = weights.get(&format!("{name}.weight"), &[width as i64])?;
         let bias = if bias {
             weights.get(&format!("{name}.bias"), &[width as i64])?

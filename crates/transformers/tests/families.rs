@@ -91,7 +91,8 @@ fn hidden_states_head_and_scores_match_transformers_within_1e_4() {
             hooks.read(layer_names::POOLER);
             let logits = tch::no_grad(|| model.run(&input, Some(&mut hooks), &DefaultOps)).unwrap();
             for (k, key) in text["tensors"]["hidden_states"].as_array().unwrap().iter().enumerate() {
-                let layer = if k == 0 { layer_names::EMBEDDINGS.to_string() } else { layer_names::encoder(k - 1) };
+                let layer =
+                    if k == 0 { layer_names::EMBEDDINGS.to_string() } else { layer_names::encoder(k - 1) };
                 let expected = &r.tensors[key.as_str().unwrap()];
                 let got = hooks.get(&layer).unwrap().get(0);
                 assert_eq!(got.size(), expected.size(), "{at} {layer}");
@@ -142,7 +143,8 @@ fn every_declared_layer_is_reached_once_and_composed_rules_agree_in_f64() {
         )
         .unwrap();
         let names: Vec<String> = model.info().layers.iter().map(|l| l.name.clone()).collect();
-        let mut expected = vec![layer_names::WORD_EMBEDDINGS.to_string(), layer_names::EMBEDDINGS.to_string()];
+        let mut expected =
+            vec![layer_names::WORD_EMBEDDINGS.to_string(), layer_names::EMBEDDINGS.to_string()];
         expected.extend((0..model.config().layers).map(layer_names::encoder));
         expected.extend([layer_names::POOLER.to_string(), layer_names::CLASSIFIER.to_string()]);
         assert_eq!(names, expected, "{name}");
