@@ -451,3 +451,19 @@ fn wrong_methods_fail_on_random_checkpoints_with_a_margin_over_the_honest_ones()
             && wrong > explainer_deeplift::COMPLETENESS_ROUNDING
     );
 }
+
+/// ELECTRA (embeddings narrower than the hidden size), ModernBERT (rotary, global + local
+/// attention, GeGLU) and DeBERTa-v3-style relative attention: every claim of every method.
+#[test]
+#[ignore = "about 200 s in a debug build; run with --ignored"]
+fn the_new_families_pass_every_claim() {
+    for spec in [
+        spec_of("electra", 2, 8, 60, 3),
+        spec_of("modernbert", 2, 8, 120, 3),
+        spec_of("deberta-v2", 2, 8, 60, 3),
+    ] {
+        let checkpoint = spec.build().unwrap();
+        let report = run_suite(&Subject::new(checkpoint.model().unwrap()), &options(2));
+        assert_passes(&report);
+    }
+}

@@ -8,10 +8,53 @@ use explainer_core::{
 };
 use tch::{Device, Kind, Tensor};
 
-use crate::config::{EncoderConfig, Family};
+use crate::config::{EncoderConfig, Family, Pooling};
+use crate::deberta::DebertaEncoder;
 use crate::encoder::{Encoder, Linear, activate, first_token};
+use crate::modernbert::ModernBertEncoder;
+use crate::parts::{Dense, LayerNorm};
 use crate::tokenizer::{HfTokenizer, TokenizerKind, TokenizerOptions};
 use crate::weights::Weights;
+
+/// The layers before the head: the shared post-LN encoder, or a family's own.
+#[derive(Debug)]
+enum Backbone {
+    /// BERT, DistilBERT, RoBERTa, ELECTRA.
+    Shared(Encoder),
+    /// ModernBERT.
+    ModernBert(ModernBertEncoder),
+    /// DeBERTa-v2/v3.
+    Deberta(DebertaEncoder),
+}
+
+impl Backbone {
+    /// The name of the word-embedding table under the encoder prefix (to find the prefix).
+    fn word_embeddings(family: Family) -> &'static str {
+        match family {
+            Family::ModernBert => ModernBertEncoder::WORD_EMBEDDINGS,
+            Family::DebertaV2 => DebertaEncoder::WORD_EMBEDDINGS,
+            _ => "embeddings.word_embeddings.weight",
+        }
+    }
+
+    fn load(weights: &Weights, config: &EncoderConfig, prefix: &str, kind: Kind) -> Result<Self> {
+        Ok(match config.family {
+            Family::ModernBert => {
+                Backbone::ModernBert(ModernBertEncoder::load(weights, config, prefix, kind)?)
+            }
+            Family::DebertaV2 => Backbone::Deberta(DebertaEncoder::load(weights, config, prefix, kind)?),
+            _ => Backbone::Shared(Encoder::load(weights, config, prefix, kind)?),
+        })
+    }
+
+    fn forward(&self, input: &InputBatch, ctx: &mut ForwardCtx<'_>) -> Result<Tensor> {
+        match self {
+            Backbone::Shared(encoder) => encoder.forward(input, ctx),
+            Backbone::ModernBert(encoder) => encoder.forward(input, ctx),
+            Backbone::Deberta(encoder) => encoder.forward(input, ctx),
+        }
+    }
+}
 
 /// The classification head, as transformers defines it for each family.
 #[derive(Debug)]
@@ -22,6 +65,13 @@ enum Head {
     DistilBert { pre_classifier: Linear, classifier: Linear },
     /// RoBERTa: `tanh(classifier.dense(h[<s>]))`, then `classifier.out_proj`.
     Roberta { dense: Linear, out_proj: Linear },
+    /// ELECTRA: `gelu(classifier.dense(h[CLS]))`, then `classifier.out_proj`.
+    Electra { dense: Linear, out_proj: Linear },
+    /// ModernBERT: `head.norm(act(head.dense(pool(h))))` (pool: first token or masked mean),
+    /// then `classifier`.
+    ModernBert { pooling: Pooling, dense: Dense, activation: Unary, norm: LayerNorm, classifier: Dense },
+    /// DeBERTa-v2: `act(pooler.dense(h[CLS]))` (`ContextPooler`), then `classifier`.
+    Deberta { dense: Linear, activation: Unary, classifier: Linear },
 }
 
 /// How to load a checkpoint.
@@ -41,12 +91,13 @@ impl Default for LoadOptions {
     }
 }
 
-/// A Hugging Face sequence classifier (BERT, DistilBERT, RoBERTa families) with its tokenizer.
+/// A Hugging Face sequence classifier (BERT, DistilBERT, RoBERTa, ELECTRA, ModernBERT and
+/// DeBERTa-v2 families) with its tokenizer.
 #[derive(Debug)]
 pub struct HfClassifier {
     dir: PathBuf,
     config: EncoderConfig,
-    encoder: Encoder,
+    encoder: Backbone,
     head: Head,
     tokenizer: HfTokenizer,
     info: ModelInfo,
@@ -81,8 +132,9 @@ impl HfClassifier {
             None => Weights::load(dir, options.kind)?,
         };
         let prefixes = Encoder::prefixes(config.family);
+        let probe = Backbone::word_embeddings(config.family);
         let prefix = weights
-            .prefix_for("embeddings.word_embeddings.weight", prefixes)
+            .prefix_for(probe, prefixes)
             .or(options.init_missing.map(|_| prefixes[0]))
             .ok_or_else(|| {
                 let file = weights
@@ -96,13 +148,13 @@ impl HfClassifier {
                         config.model_type,
                         Encoder::prefixes(config.family)
                             .iter()
-                            .map(|p| format!("{p}embeddings.word_embeddings.weight"))
+                            .map(|p| format!("{p}{probe}"))
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
                 )
             })?;
-        let encoder = Encoder::load(&weights, &config, prefix, options.kind)?;
+        let encoder = Backbone::load(&weights, &config, prefix, options.kind)?;
         let (h, labels) = (config.hidden, config.labels.len());
         let head = match config.family {
             Family::Bert => Head::Bert {
@@ -117,14 +169,37 @@ impl HfClassifier {
                 dense: Linear::load(&weights, "classifier.dense", h, h)?,
                 out_proj: Linear::load(&weights, "classifier.out_proj", labels, h)?,
             },
+            Family::Electra => Head::Electra {
+                dense: Linear::load(&weights, "classifier.dense", h, h)?,
+                out_proj: Linear::load(&weights, "classifier.out_proj", labels, h)?,
+            },
+            Family::ModernBert => {
+                let o = config
+                    .modernbert
+                    .as_ref()
+                    .ok_or_else(|| Error::Internal("ModernBERT without its options".into()))?;
+                Head::ModernBert {
+                    pooling: o.pooling,
+                    dense: Dense::load(&weights, "head.dense", h, h, o.classifier_bias)?,
+                    activation: o.classifier_activation,
+                    norm: LayerNorm::load(&weights, "head.norm", h, config.eps, o.norm_bias, options.kind)?,
+                    classifier: Dense::load(&weights, "classifier", labels, h, true)?,
+                }
+            }
+            Family::DebertaV2 => Head::Deberta {
+                dense: Linear::load(&weights, "pooler.dense", h, h)?,
+                activation: config
+                    .deberta
+                    .as_ref()
+                    .map(|o| o.pooler_activation)
+                    .ok_or_else(|| Error::Internal("DeBERTa-v2 without its options".into()))?,
+                classifier: Linear::load(&weights, "classifier", labels, h)?,
+            },
         };
         let tokenizer = HfTokenizer::from_dir(
             dir,
             &TokenizerOptions {
-                kind: match config.family {
-                    Family::Roberta => TokenizerKind::ByteLevelBpe,
-                    _ => TokenizerKind::WordPiece,
-                },
+                kind: TokenizerKind::from(config.family),
                 max_len: config.max_tokens(),
                 lowercase: None,
             },
@@ -149,7 +224,7 @@ impl HfClassifier {
             problem: config.problem,
             capabilities: Capabilities::ALL,
             layers: layers(&config),
-            hidden_size: h,
+            hidden_size: config.embedding_size,
         };
         Ok(HfClassifier {
             dir: dir.to_path_buf(),
@@ -170,7 +245,12 @@ impl HfClassifier {
     /// trainer sets `requires_grad` on them and updates them in place.
     pub fn parameters(&self) -> Vec<(String, Tensor)> {
         let canonical = Encoder::prefixes(self.config.family)[0];
-        let encoder_part = ["embeddings.", "encoder.", "transformer.", "pooler."];
+        let encoder_part: &[&str] = match self.config.family {
+            Family::ModernBert => &["embeddings.", "layers.", "final_norm."],
+            Family::DebertaV2 => &["embeddings.", "encoder."],
+            Family::Electra => &["embeddings.", "embeddings_project.", "encoder."],
+            _ => &["embeddings.", "encoder.", "transformer.", "pooler."],
+        };
         self.parameters
             .iter()
             .map(|(name, tensor)| {
@@ -211,11 +291,19 @@ impl HfClassifier {
         &self.config
     }
 
-    /// The encoder (embeddings and layers), without the head.
-    pub fn encoder_stack(&self) -> &Encoder {
-        &self.encoder
+    /// The shared post-LN encoder (embeddings and layers, without the head) of the BERT,
+    /// DistilBERT, RoBERTa and ELECTRA families; `None` for ModernBERT and DeBERTa-v2, which
+    /// have their own.
+    pub fn encoder_stack(&self) -> Option<&Encoder> {
+        match &self.encoder {
+            Backbone::Shared(encoder) => Some(encoder),
+            _ => None,
+        }
     }
 }
+
+/// The head's final linear layer, applied to the pooled vector.
+type LastLayer<'a> = dyn Fn(&Tensor) -> Result<Tensor> + 'a;
 
 /// The hookable layers of a checkpoint, in forward order.
 fn layers(config: &EncoderConfig) -> Vec<LayerInfo> {
@@ -237,6 +325,12 @@ fn layers(config: &EncoderConfig) -> Vec<LayerInfo> {
         Family::Bert => "tanh(pooler.dense(h[CLS]))",
         Family::DistilBert => "relu(pre_classifier(h[CLS]))",
         Family::Roberta => "tanh(classifier.dense(h[<s>]))",
+        Family::Electra => "gelu(classifier.dense(h[CLS]))",
+        Family::ModernBert => match config.modernbert.as_ref().map(|o| o.pooling) {
+            Some(Pooling::Mean) => "head.norm(act(head.dense(mean of h over the real tokens)))",
+            _ => "head.norm(act(head.dense(h[CLS])))",
+        },
+        Family::DebertaV2 => "act(pooler.dense(h[CLS]))",
     };
     layers
         .push(LayerInfo::new(layer_names::POOLER, format!("{pooled}, the classifier's input [batch, {h}]")));
@@ -272,18 +366,41 @@ impl Model for HfClassifier {
         let hidden = self.encoder.forward(input, ctx)?;
         let first = first_token(&hidden)?;
         let ops = ctx.ops();
-        let (pooled, last) = match &self.head {
+        let (pooled, last): (Tensor, &LastLayer<'_>) = match &self.head {
             Head::Bert { pooler, classifier } => {
-                (activate(ops, Unary::Tanh, &pooler.forward(&first)?)?, classifier)
+                (activate(ops, Unary::Tanh, &pooler.forward(&first)?)?, &|x| classifier.forward(x))
             }
             Head::DistilBert { pre_classifier, classifier } => {
-                (activate(ops, Unary::Relu, &pre_classifier.forward(&first)?)?, classifier)
+                (activate(ops, Unary::Relu, &pre_classifier.forward(&first)?)?, &|x| classifier.forward(x))
             }
             Head::Roberta { dense, out_proj } => {
-                (activate(ops, Unary::Tanh, &dense.forward(&first)?)?, out_proj)
+                (activate(ops, Unary::Tanh, &dense.forward(&first)?)?, &|x| out_proj.forward(x))
+            }
+            Head::Electra { dense, out_proj } => {
+                (activate(ops, Unary::Gelu, &dense.forward(&first)?)?, &|x| out_proj.forward(x))
+            }
+            Head::ModernBert { pooling, dense, activation, norm, classifier } => {
+                let pooled = match pooling {
+                    Pooling::Cls => first,
+                    Pooling::Mean => {
+                        // Σ over real tokens / their count: linear (the mask is constant).
+                        let mask = input.attention_mask.f_to_kind(hidden.kind())?;
+                        let total = hidden.f_mul(&mask.f_unsqueeze(-1)?)?.f_sum_dim_intlist(
+                            [1i64].as_slice(),
+                            false,
+                            hidden.kind(),
+                        )?;
+                        total.f_div(&mask.f_sum_dim_intlist([1i64].as_slice(), true, hidden.kind())?)?
+                    }
+                };
+                let activated = activate(ops, *activation, &dense.forward(&pooled)?)?;
+                (norm.forward(ops, &activated)?, &|x| classifier.forward(x))
+            }
+            Head::Deberta { dense, activation, classifier } => {
+                (activate(ops, *activation, &dense.forward(&first)?)?, &|x| classifier.forward(x))
             }
         };
         let pooled = ctx.layer(layer_names::POOLER, pooled)?;
-        ctx.layer(layer_names::CLASSIFIER, last.forward(&pooled)?)
+        ctx.layer(layer_names::CLASSIFIER, last(&pooled)?)
     }
 }

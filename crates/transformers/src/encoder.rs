@@ -1,10 +1,13 @@
-//! The transformer encoder shared by BERT, DistilBERT and RoBERTa: embeddings, then post-LN
-//! layers of self-attention and a feed-forward block.
+//! The transformer encoder shared by BERT, DistilBERT, RoBERTa and ELECTRA: embeddings, then
+//! post-LN layers of self-attention and a feed-forward block.
 //!
 //! Mirrors transformers' `modeling_bert.py` (`BertEmbeddings`, `BertSelfAttention`,
 //! `BertLayer`), `modeling_distilbert.py` (`Embeddings`, `TransformerBlock`) and
 //! `modeling_roberta.py` (`RobertaEmbeddings` with its padding-aware position ids). The three
-//! compute the same layer; only parameter names and the embeddings differ.
+//! compute the same layer; only parameter names and the embeddings differ. ELECTRA
+//! (`modeling_electra.py`) is BERT with embeddings of `embedding_size` projected to the hidden
+//! size by `embeddings_project` (the `embeddings` hook sees the projected output, what
+//! transformers reports as `hidden_states[0]`).
 //!
 //! Every non-linear or multiplicative op goes through the op rules (GELU, softmax, QKᵀ,
 //! attention·V, LayerNorm's normalisation) and every named layer through the hooks.
@@ -78,6 +81,8 @@ pub struct Encoder {
     position: Tensor,
     token_type: Option<Tensor>,
     norm: Norm,
+    /// ELECTRA's `embeddings_project` (`embedding_size` → `hidden_size`), when they differ.
+    projection: Option<Linear>,
     layers: Vec<Layer>,
     kind: Kind,
 }
@@ -90,27 +95,32 @@ impl Encoder {
             Family::Bert => &["bert.", ""],
             Family::DistilBert => &["distilbert.", ""],
             Family::Roberta => &["roberta.", ""],
+            Family::Electra => &["electra.", ""],
+            Family::ModernBert => &["model.", ""],
+            Family::DebertaV2 => &["deberta.", ""],
         }
     }
 
     /// Loads the embeddings and layers; `prefix` is the name prefix found in the checkpoint.
     pub fn load(weights: &Weights, config: &EncoderConfig, prefix: &str, kind: Kind) -> Result<Self> {
-        let (h, i) = (config.hidden, config.intermediate);
+        let (h, i, e) = (config.hidden, config.intermediate, config.embedding_size);
         let p = |name: &str| format!("{prefix}{name}");
         let word =
-            weights.get(&p("embeddings.word_embeddings.weight"), &[config.vocab_size as i64, h as i64])?;
+            weights.get(&p("embeddings.word_embeddings.weight"), &[config.vocab_size as i64, e as i64])?;
         let position = weights
-            .get(&p("embeddings.position_embeddings.weight"), &[config.max_positions as i64, h as i64])?;
+            .get(&p("embeddings.position_embeddings.weight"), &[config.max_positions as i64, e as i64])?;
         let token_type =
             if config.type_vocab > 0 {
                 Some(weights.get(
                     &p("embeddings.token_type_embeddings.weight"),
-                    &[config.type_vocab as i64, h as i64],
+                    &[config.type_vocab as i64, e as i64],
                 )?)
             } else {
                 None
             };
-        let norm = Norm::load(weights, &p("embeddings.LayerNorm"), h, config.eps)?;
+        let norm = Norm::load(weights, &p("embeddings.LayerNorm"), e, config.eps)?;
+        let projection =
+            if e != h { Some(Linear::load(weights, &p("embeddings_project"), h, e)?) } else { None };
         let mut layers = Vec::with_capacity(config.layers);
         for l in 0..config.layers {
             let layer = match config.family {
@@ -127,7 +137,7 @@ impl Encoder {
                         output_norm: Norm::load(weights, &n("output_layer_norm"), h, config.eps)?,
                     }
                 }
-                Family::Bert | Family::Roberta => {
+                _ => {
                     let n = |name: &str| p(&format!("encoder.layer.{l}.{name}"));
                     Layer {
                         query: Linear::load(weights, &n("attention.self.query"), h, h)?,
@@ -143,7 +153,7 @@ impl Encoder {
             };
             layers.push(layer);
         }
-        Ok(Encoder { config: config.clone(), word, position, token_type, norm, layers, kind })
+        Ok(Encoder { config: config.clone(), word, position, token_type, norm, projection, layers, kind })
     }
 
     /// Rows of the word-embedding table.
@@ -221,7 +231,10 @@ impl Encoder {
         if let Some(types) = &self.token_type {
             x = x.f_add(&Tensor::f_embedding(types, &input.type_ids, -1, false, false)?)?;
         }
-        let x = self.norm.forward(ops, &x)?;
+        let mut x = self.norm.forward(ops, &x)?;
+        if let Some(projection) = &self.projection {
+            x = projection.forward(&x)?;
+        }
         ctx.layer(layer_names::EMBEDDINGS, x)
     }
 

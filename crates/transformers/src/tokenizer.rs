@@ -50,14 +50,18 @@ pub enum TokenizerKind {
     WordPiece,
     /// RoBERTa-style byte-level BPE from `vocab.json` + `merges.txt`.
     ByteLevelBpe,
+    /// SentencePiece (DeBERTa-v2/v3): only from `tokenizer.json`; `spm.model` is not read.
+    SentencePiece,
 }
 
 impl From<Family> for TokenizerKind {
-    /// BERT and DistilBERT use WordPiece, the RoBERTa family byte-level BPE.
+    /// BERT, DistilBERT and ELECTRA use WordPiece, the RoBERTa family and ModernBERT
+    /// byte-level BPE, DeBERTa-v2/v3 SentencePiece.
     fn from(family: Family) -> Self {
         match family {
-            Family::Bert | Family::DistilBert => TokenizerKind::WordPiece,
-            Family::Roberta => TokenizerKind::ByteLevelBpe,
+            Family::Bert | Family::DistilBert | Family::Electra => TokenizerKind::WordPiece,
+            Family::Roberta | Family::ModernBert => TokenizerKind::ByteLevelBpe,
+            Family::DebertaV2 => TokenizerKind::SentencePiece,
         }
     }
 }
@@ -134,6 +138,11 @@ impl HfTokenizer {
         let (wanted, family) = match options.kind {
             TokenizerKind::WordPiece => ("vocab.txt (WordPiece)", "WordPiece"),
             TokenizerKind::ByteLevelBpe => ("vocab.json + merges.txt (byte-level BPE)", "byte-level BPE"),
+            TokenizerKind::SentencePiece => (
+                "nothing else (a SentencePiece spm.model is not read: write tokenizer.json with \
+                 `AutoTokenizer.from_pretrained(dir).save_pretrained(dir)`)",
+                "SentencePiece",
+            ),
         };
         let mut problem = format!("no tokenizer found: looked for {TOKENIZER_JSON}, then {wanted}");
         let found: Vec<&str> =
