@@ -159,35 +159,6 @@ pub(crate) fn problem_name(p: explainer_core::ProblemType) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn levels_are_symmetric_and_bounded() {
-        assert_eq!(level(1.0, 1.0), LEVELS);
-        assert_eq!(level(-5.0, 1.0), -LEVELS);
-        assert_eq!(level(0.26, 1.0), 3);
-        assert_eq!(level(-0.26, 1.0), -3);
-        assert_eq!(level(1.0, 0.0), 0);
-        assert_eq!(level(f64::NAN, 1.0), 0);
-        assert_eq!(level_rgb(0), (255, 255, 255));
-        assert_eq!(level_rgb(LEVELS), (26, 152, 80));
-        assert_eq!(level_rgb(-LEVELS), (215, 48, 39));
-    }
-
-    #[test]
-    fn numbers_read_well() {
-        assert_eq!(num(0.0), "0");
-        assert_eq!(num(0.123456), "0.1235");
-        assert_eq!(num(12.3456), "12.35");
-        assert_eq!(num(-0.0012346), "-0.001235");
-        assert_eq!(num(1.5e-7), "1.500e-7");
-        assert_eq!(signed(0.5), "+0.5000");
-        assert_eq!(signed(-0.5), "-0.5000");
-    }
-}
-
 /// Plain-text lines that explain a long text's windows (escape them for each format): how
 /// the document was formed from its windows, and which window drove each label's score.
 pub(crate) fn window_lines(explanation: &Explanation) -> Vec<String> {
@@ -227,4 +198,33 @@ pub(crate) fn window_lines(explanation: &Explanation) -> Vec<String> {
         ));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_symmetric_and_bounded() {
+        assert_eq!(level(1.0, 1.0), LEVELS);
+        assert_eq!(level(-5.0, 1.0), -LEVELS);
+        assert_eq!(level(0.26, 1.0), 3);
+        assert_eq!(level(-0.26, 1.0), -3);
+        assert_eq!(level(1.0, 0.0), 0);
+        assert_eq!(level(f64::NAN, 1.0), 0);
+        assert_eq!(level_rgb(0), (255, 255, 255));
+        assert_eq!(level_rgb(LEVELS), (26, 152, 80));
+        assert_eq!(level_rgb(-LEVELS), (215, 48, 39));
+    }
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(0.123456), "0.1235");
+        assert_eq!(num(12.3456), "12.35");
+        assert_eq!(num(-0.0012346), "-0.001235");
+        assert_eq!(num(1.5e-7), "1.500e-7");
+        assert_eq!(signed(0.5), "+0.5000");
+        assert_eq!(signed(-0.5), "-0.5000");
+    }
 }
