@@ -1,0 +1,119 @@
+//! The perturbation family: attribution by switching parts of the text off and watching the
+//! output, on any model that has a forward pass (no gradients, hooks or op rules needed).
+//!
+//! - `occlusion` ([`Occlusion`]): a window of tokens or words slides over the text (Captum's
+//!   `Occlusion`); each unit scores the mean output drop of the windows covering it.
+//! - `feature-ablation` ([`FeatureAblation`]): each group alone is switched off (Captum's
+//!   `FeatureAblation`); groups are tokens, words, phrases, sentences or a user's mask
+//!   ([`Groups`]).
+//! - `shapley-value-sampling` ([`ShapleyValueSampling`]): mean marginal contributions over
+//!   seeded random (or given) feature orders (Captum's `ShapleyValueSampling`); complete.
+//! - `kernel-shap` ([`KernelShap`]): the Shapley-kernel weighted fit with efficiency enforced
+//!   by the constraint (`shap`'s `KernelExplainer`); exact Shapley values on short texts.
+//! - `lime` ([`Lime`]): a weighted ridge fit under an exponential cosine kernel.
+//!
+//! A switched-off feature takes the baseline's token ids (`pad`, `unk`, `mask`,
+//! `random-tokens`, any token-id baseline; several draws are averaged and their spread
+//! reported) or is deleted ([`Replacement`]). Each text's perturbed inputs are deduplicated by
+//! their ids and run in batches sized from a memory budget; every explained label comes from
+//! the same forward passes. A feature's score is spread evenly over its tokens, so that a
+//! word's tokens sum to the word's score. Methods: `docs/methods/perturbation.md`.
+
+mod ablation;
+mod engine;
+mod features;
+mod kernel_shap;
+mod lime;
+mod linalg;
+mod occlusion;
+mod shapley;
+
+pub use ablation::FeatureAblation;
+pub use engine::Replacement;
+pub use features::{Groups, Unit};
+pub use kernel_shap::KernelShap;
+pub use lime::Lime;
+pub use occlusion::Occlusion;
+pub use shapley::ShapleyValueSampling;
+
+/// The registry names of this crate's methods, sorted.
+pub const NAMES: [&str; 5] =
+    ["feature-ablation", "kernel-shap", "lime", "occlusion", "shapley-value-sampling"];
+
+/// The default memory budget for one batch of perturbed inputs, in MiB (no gradients are
+/// kept, so a batch row costs about one layer's activations).
+pub const DEFAULT_MEMORY_BUDGET_MB: usize = 2 * 1024;
+
+/// The claims of the family, derived in `docs/methods/perturbation.md#guarantees`.
+mod claims {
+    use explainer_core::{Axiom, Claim, ROUNDING_FACTOR, Tolerance};
+
+    use crate::Replacement;
+
+    /// Every score is a difference of two outputs of whole inputs (or a mean of such), so
+    /// claims hold up to the float rounding of those outputs.
+    fn rounding() -> Tolerance {
+        Tolerance::rounding(ROUNDING_FACTOR)
+    }
+
+    /// What holds whatever the replacement: the same inputs give the same batches.
+    fn always() -> Vec<Claim> {
+        vec![Claim::new(Axiom::Determinism, Tolerance::EXACT), Claim::new(Axiom::BatchInvariance, rounding())]
+    }
+
+    /// Occlusion and Feature Ablation: `single` when every token is its own feature (dummy
+    /// and symmetry hold per feature, so per token only then).
+    pub(crate) fn perturbation(replace: Replacement, single: bool) -> Vec<Claim> {
+        let mut claims = always();
+        if replace == Replacement::Baseline {
+            claims.extend([
+                Claim::new(Axiom::Sensitivity, rounding()),
+                Claim::new(Axiom::BaselineIdentity, Tolerance::EXACT),
+                Claim::new(Axiom::Linearity, rounding()),
+                Claim::new(Axiom::ImplementationInvariance, rounding()),
+            ]);
+            if single {
+                claims.extend([
+                    Claim::new(Axiom::DummyToken, rounding()),
+                    Claim::new(Axiom::Symmetry, rounding()),
+                ]);
+            }
+        }
+        claims
+    }
+
+    /// Shapley Value Sampling: each order telescopes, so completeness holds for any number of
+    /// orders; sampled orders are not symmetric.
+    pub(crate) fn shapley_sampling(replace: Replacement, single: bool) -> Vec<Claim> {
+        let mut claims = always();
+        claims.push(Claim::new(Axiom::Completeness, rounding()));
+        if replace == Replacement::Baseline {
+            claims.extend([
+                Claim::new(Axiom::Sensitivity, rounding()),
+                Claim::new(Axiom::BaselineIdentity, Tolerance::EXACT),
+                Claim::new(Axiom::Linearity, rounding()),
+                Claim::new(Axiom::ImplementationInvariance, rounding()),
+            ]);
+            if single {
+                claims.push(Claim::new(Axiom::DummyToken, rounding()));
+            }
+        }
+        claims
+    }
+
+    /// KernelSHAP (`complete`) and LIME: fits whose conditioning has no a-priori bound claim
+    /// only what does not pass through the fit's rounding.
+    pub(crate) fn regression(replace: Replacement, complete: bool) -> Vec<Claim> {
+        let mut claims = vec![Claim::new(Axiom::Determinism, Tolerance::EXACT)];
+        if complete {
+            claims.push(Claim::new(Axiom::Completeness, rounding()));
+        }
+        if replace == Replacement::Baseline {
+            claims.push(Claim::new(Axiom::BaselineIdentity, Tolerance::EXACT));
+            if complete {
+                claims.push(Claim::new(Axiom::Sensitivity, rounding()));
+            }
+        }
+        claims
+    }
+}
