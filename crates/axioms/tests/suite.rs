@@ -20,6 +20,7 @@ use explainer_conductance as _;
 use explainer_deeplift as _;
 use explainer_gradients as _;
 use explainer_integrated_gradients as _;
+use explainer_perturbation as _;
 
 fn options(cases: u32) -> SuiteOptions {
     SuiteOptions { cases, ..SuiteOptions::default() }
@@ -465,5 +466,30 @@ fn the_new_families_pass_every_claim() {
         let checkpoint = spec.build().unwrap();
         let report = run_suite(&Subject::new(checkpoint.model().unwrap()), &options(2));
         assert_passes(&report);
+    }
+}
+
+/// The perturbation family's non-default configs, whose claims differ from the defaults':
+/// single-token features add symmetry, deletion keeps only what survives it.
+#[test]
+fn perturbation_claims_hold_for_single_token_features_and_deletion() {
+    use explainer_perturbation::{
+        FeatureAblation, Groups, KernelShap, Occlusion, Replacement, ShapleyValueSampling,
+    };
+    let (model, twin) = subject_models(false, 2);
+    let methods: Vec<Box<dyn Method>> = vec![
+        Box::new(Occlusion { window: 1, ..Default::default() }),
+        Box::new(FeatureAblation { groups: Groups::Tokens, ..Default::default() }),
+        Box::new(ShapleyValueSampling { groups: Groups::Tokens, ..Default::default() }),
+        Box::new(FeatureAblation { replace_with: Replacement::Delete, ..Default::default() }),
+        Box::new(KernelShap { replace_with: Replacement::Delete, ..Default::default() }),
+    ];
+    let subject = Subject::new(&model).with_twin(&twin).position_blind();
+    let report =
+        run_suite(&subject, &SuiteOptions { cases: 4, methods: Some(methods), ..SuiteOptions::default() });
+    assert_passes(&report);
+    for method in ["occlusion", "feature-ablation"] {
+        assert_eq!(report.row(method, Axiom::Symmetry).unwrap().verdict, Verdict::Pass, "{method}");
+        assert!(report.row(method, Axiom::DummyToken).is_none(), "{method}: dummy-token is not claimed");
     }
 }

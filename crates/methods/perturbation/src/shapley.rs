@@ -149,7 +149,7 @@ explainer_core::register_method! {
     convergence_delta: true,
     impl {
         fn claims(&self) -> Vec<explainer_core::Claim> {
-            claims::shapley_sampling(self.replace_with, self.groups == Groups::Tokens)
+            claims::shapley_sampling(self.replace_with)
         }
 
         fn validate(&self) -> Result<()> {
