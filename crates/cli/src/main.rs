@@ -27,6 +27,7 @@ use explainer_conductance as _;
 use explainer_deeplift as _;
 use explainer_gradients as _;
 use explainer_integrated_gradients as _;
+use explainer_perturbation as _;
 
 use crate::args::{Cli, Command};
 

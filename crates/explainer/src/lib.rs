@@ -14,6 +14,7 @@
 //! | `deeplift` | `deeplift`, `deeplift-shap` ([`methods::deeplift`]) | explainer-deeplift | yes |
 //! | `conductance` | `layer-conductance`, `neuron-conductance`, `conductance-sweep` ([`methods::conductance`]) | explainer-conductance | yes |
 //! | `gradients` | `saliency`, `input-x-gradient`, `layer-gradient-x-activation`, `gradient-shap`, `noise-tunnel` ([`methods::gradients`]) | explainer-gradients | yes |
+//! | `perturbation` | `occlusion`, `feature-ablation`, `shapley-value-sampling`, `kernel-shap`, `lime`: forward only ([`methods::perturbation`]) | explainer-perturbation | yes |
 //! | `baselines` | `pad`, `unk`, `mask`, `zero`, `average-embedding`, `random-tokens` ([`baselines`]); every method feature turns it on | explainer-baselines | yes |
 //! | `bert` | BERT checkpoints ([`transformers`]) | explainer-transformers | yes |
 //! | `distilbert` | DistilBERT checkpoints ([`transformers`]) | explainer-transformers | yes |
@@ -95,6 +96,11 @@ pub mod methods {
     /// (feature `gradients`).
     #[cfg(feature = "gradients")]
     pub use explainer_gradients as gradients;
+
+    /// Occlusion, Feature Ablation, Shapley Value Sampling, KernelSHAP and LIME (feature
+    /// `perturbation`): they need nothing but a forward pass.
+    #[cfg(feature = "perturbation")]
+    pub use explainer_perturbation as perturbation;
 }
 
 /// The baseline providers (feature `baselines`, on with every method feature).
@@ -138,6 +144,8 @@ pub const FEATURES: &[&str] = &[
     "conductance",
     #[cfg(feature = "gradients")]
     "gradients",
+    #[cfg(feature = "perturbation")]
+    "perturbation",
     #[cfg(feature = "baselines")]
     "baselines",
     #[cfg(feature = "bert")]

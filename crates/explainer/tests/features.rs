@@ -93,6 +93,7 @@ fn the_default_is_every_method_and_model_the_report_and_the_pipeline_but_not_the
             "explainer-deeplift",
             "explainer-gradients",
             "explainer-integrated-gradients",
+            "explainer-perturbation",
             "explainer-pipeline",
             "explainer-report",
             // The pipeline loads saved tiny test models like any folder.

@@ -24,6 +24,11 @@ const METHODS: &[(&str, bool, &[&str])] = &[
         cfg!(feature = "gradients"),
         &["saliency", "input-x-gradient", "layer-gradient-x-activation", "gradient-shap", "noise-tunnel"],
     ),
+    (
+        "perturbation",
+        cfg!(feature = "perturbation"),
+        &["occlusion", "feature-ablation", "shapley-value-sampling", "kernel-shap", "lime"],
+    ),
 ];
 
 #[test]
