@@ -16,9 +16,10 @@ run:
 	for text in "$(MSG1)" "$(MSG2)" "$(MSG3)"; do cargo run --quiet -p explainer-cli -- explain "$$text"; echo; done
 
 # The whole test suite. Also installs Debian's Chromium once (scripts/chromium.sh) for the
-# HTML report's real-browser test.
+# HTML report's real-browser test. No incremental cache: a one-shot test build does not
+# reuse it, and it costs ~3 GB of disk.
 test:
-	@set -e; lt="$$(bash scripts/libtorch.sh)"; ch="$$(bash scripts/chromium.sh)"; LIBTORCH="$$lt" EXPLAINER_CHROMIUM="$$ch" cargo test --workspace --no-fail-fast
+	@set -e; lt="$$(bash scripts/libtorch.sh)"; ch="$$(bash scripts/chromium.sh)"; LIBTORCH="$$lt" EXPLAINER_CHROMIUM="$$ch" CARGO_INCREMENTAL=0 cargo test --workspace --no-fail-fast
 
 fmt:
 	cargo fmt --all
