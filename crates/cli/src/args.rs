@@ -102,6 +102,22 @@ impl LongTextArgs {
     }
 }
 
+/// `--device`: where the model computes.
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
+    /// Where the model computes: cpu, cuda (the first GPU) or cuda:N. Needs a libtorch with
+    /// CUDA and its libraries (`EXPLAINER_CUDA=1 bash scripts/libtorch.sh`) for a GPU.
+    #[arg(long, value_name = "DEVICE", default_value = "cpu")]
+    pub device: String,
+}
+
+impl DeviceArgs {
+    /// The parsed device (not yet checked for availability: loading the model does that).
+    pub fn device(&self) -> anyhow::Result<explainer_core::tch::Device> {
+        Ok(explainer_core::device::parse(&self.device)?)
+    }
+}
+
 /// `--format` of `explain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -136,6 +152,9 @@ pub struct ExplainArgs {
     /// Long texts.
     #[command(flatten)]
     pub long_text: LongTextArgs,
+    /// Device.
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -201,6 +220,9 @@ pub struct BatchArgs {
     /// Long texts.
     #[command(flatten)]
     pub long_text: LongTextArgs,
+    /// Device.
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Run an entry point of a spec file (its model, method, baseline and target).
     #[arg(long, value_name = "FILE", conflicts_with_all = SPEC_FIXES)]
     pub spec: Option<PathBuf>,

@@ -10,8 +10,8 @@ use clap::{Args, ValueEnum};
 use explainer_core::registry;
 use explainer_eval::{Candidate, Dataset, EvalOptions, RandomizedModel, Removal, render};
 use explainer_pipeline::configs::{Setting, baseline_config, method_config};
-use explainer_pipeline::models::{load_model, model_dir};
-use explainer_pipeline::randomize::randomized_models;
+use explainer_pipeline::models::{load_model_on, model_dir};
+use explainer_pipeline::randomize::randomized_models_on;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::output::write_atomic;
@@ -89,6 +89,9 @@ pub struct EvaluateArgs {
     /// Leave out the random-attribution control row.
     #[arg(long)]
     pub no_control: bool,
+    /// Device.
+    #[command(flatten)]
+    pub device: crate::args::DeviceArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: EvalFormat,
@@ -110,7 +113,8 @@ fn method_with_steps(name: &str, steps: Option<u64>) -> Result<Box<dyn explainer
 /// Runs the evaluation and prints or writes the table.
 pub fn run(args: EvaluateArgs) -> Result<()> {
     let dir = model_dir(args.model.as_deref());
-    let model = load_model(&dir)?;
+    let device = args.device.device()?;
+    let model = load_model_on(&dir, device)?;
     let limit = args.limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
     let data = Dataset::read(&args.data, limit)?;
     if !data.has_rationales() {
@@ -181,7 +185,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     let randomized: Vec<RandomizedModel> = if args.randomization_texts == 0 {
         Vec::new()
     } else {
-        match randomized_models(&dir, args.seed) {
+        match randomized_models_on(&dir, args.seed, device) {
             Ok(models) => models.into_iter().map(|(stage, model)| RandomizedModel { stage, model }).collect(),
             Err(e) => {
                 eprintln!("explainer: the parameter-randomisation check is skipped: {e}");

@@ -39,9 +39,10 @@ fn read_text(args: &ExplainArgs) -> Result<String> {
 /// Runs `explain`.
 pub fn run(args: ExplainArgs) -> Result<()> {
     let text = read_text(&args)?;
+    let device = args.device.device()?;
     let setup = match &args.spec {
-        Some(spec) => Setup::from_spec(spec, args.entry.as_deref())?,
-        None => crate::options::setup(args.model.as_deref(), &args.method, &args.target)?,
+        Some(spec) => Setup::from_spec_on(spec, args.entry.as_deref(), device)?,
+        None => crate::options::setup(args.model.as_deref(), &args.method, &args.target, device)?,
     };
     let long_text = args.long_text.setting()?;
     let explained = explainer_pipeline::long_text::explain_text(&setup, &text, &long_text)?;

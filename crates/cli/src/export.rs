@@ -8,7 +8,7 @@ use crate::args::ExportArgs;
 pub fn run(args: ExportArgs) -> Result<()> {
     // The set-up checks the configs, loads and hashes the model, and checks that the labels
     // exist and the model offers what the method needs; the spec is only written then.
-    let setup = crate::options::setup(args.model.as_deref(), &args.method, &args.target)?;
+    let setup = crate::options::setup(args.model.as_deref(), &args.method, &args.target, explainer_core::tch::Device::Cpu)?;
     let spec = setup.to_spec(&args.name, &args.entry)?;
     let yaml = spec.to_yaml()?;
     match args.output {

@@ -140,7 +140,12 @@ impl TargetArgs {
 }
 
 /// The run set-up from the flags: configs first (fast errors), then the model.
-pub fn setup(model: Option<&std::path::Path>, methods: &MethodArgs, targets: &TargetArgs) -> Result<Setup> {
+pub fn setup(
+    model: Option<&std::path::Path>,
+    methods: &MethodArgs,
+    targets: &TargetArgs,
+    device: explainer_core::tch::Device,
+) -> Result<Setup> {
     let (method, baseline, target) = (methods.method()?, methods.baseline()?, targets.target()?);
-    Ok(Setup::new(model, method, baseline, target, targets.output())?)
+    Ok(Setup::new_on(model, method, baseline, target, targets.output(), device)?)
 }

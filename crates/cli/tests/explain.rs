@@ -235,6 +235,11 @@ fn bad_arguments_give_one_clear_line_and_a_failure() {
         ),
         (&["batch", "--shard", "3/2"], 2, &["--shard", "below the shard count"]),
         (&["batch", "--resume"], 2, &["--output"]),
+        (&["explain", "hi", "--device", "gpu"], 1, &["unknown device \"gpu\"", "cpu, cuda or cuda:N"]),
+        // No GPU here: libtorch sees none; on a GPU machine the tiny test model refuses it.
+        // Either way one line that points back to the CPU.
+        (&["explain", "hi", "--device", "cuda:0"], 1, &["--device cpu"]),
+        (&["batch", "--device", "cuda:7"], 1, &["--device cpu"]),
     ];
     for (args, code, snippets) in cases {
         let out = explainer(args);
@@ -246,6 +251,11 @@ fn bad_arguments_give_one_clear_line_and_a_failure() {
     fails(&out, 1, &["the text is empty"]);
     assert!(stderr(&out).len() < 300);
     assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn device_cpu_is_the_default() {
+    assert_eq!(explain_json(&["--device", "cpu"])["explanations"], explain_json(&[])["explanations"]);
 }
 
 #[test]

@@ -6,12 +6,14 @@
 //! - [`Method`] and [`Baseline`]: attribution methods and reference inputs, configs
 //!   serialisable through typetag, registered in the `inventory` registries of [`registry`].
 //! - [`Target`]: which labels to explain. [`Attribution`]: what a method returns.
+//! - [`device`]: `cpu` / `cuda:N`, parsed and checked.
 //! - [`quadrature`]: Captum's integration rules. [`Error`]: the one error type.
 //!
 //! See `docs/ARCHITECTURE.md` at the repository root for how the crates fit together.
 
 mod attribution;
 pub mod axioms;
+pub mod device;
 mod error;
 pub mod hooks;
 mod method;

@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Result};
+use explainer_core::tch::Device;
 use explainer_core::{Model, ProblemType};
 use explainer_testing::TinyClassifier;
-use explainer_transformers::HfClassifier;
+use explainer_transformers::{HfClassifier, LoadOptions};
 
 /// The model folder to use: `--model DIR`, or the bundled default.
 pub fn model_dir(dir: Option<&Path>) -> PathBuf {
@@ -42,15 +43,25 @@ pub const DEFAULT_MODEL: &str = "compliance-minibert";
 
 /// A model folder: the tiny test model when its config says so, else a Hugging Face checkpoint.
 pub fn load_model(dir: &Path) -> Result<Box<dyn Model>> {
+    load_model_on(dir, Device::Cpu)
+}
+
+/// [`load_model`] onto `device` (checked first: a missing GPU is its own error, not a model
+/// folder's). The tiny test model computes on the CPU only.
+pub fn load_model_on(dir: &Path, device: Device) -> Result<Box<dyn Model>> {
+    explainer_core::device::check(device)?;
     let load = || -> Result<Box<dyn Model>> {
         if !dir.is_dir() {
             crate::bail!("no such folder");
         }
         let config = std::fs::read_to_string(dir.join("config.json")).unwrap_or_default();
         if config.contains(&format!("\"{}\"", TinyClassifier::MODEL_TYPE)) {
+            if device != Device::Cpu {
+                crate::bail!("the tiny test model computes on the CPU only; use --device cpu");
+            }
             return Ok(Box::new(TinyClassifier::load(dir)?));
         }
-        Ok(Box::new(HfClassifier::load(dir)?))
+        Ok(Box::new(HfClassifier::load_with(dir, &LoadOptions { device, ..LoadOptions::default() })?))
     };
     let bundled = dir == bundled_default_dir();
     load().with_context(|| {

@@ -13,9 +13,9 @@ use std::path::Path;
 
 use explainer_core::Model;
 use explainer_core::rng::SplitMix64;
-use explainer_core::tch::{self, Tensor};
+use explainer_core::tch::{self, Device, Tensor};
 use explainer_testing::TinyClassifier;
-use explainer_transformers::HfClassifier;
+use explainer_transformers::{HfClassifier, LoadOptions};
 
 use crate::bail;
 use crate::error::{Context, Result};
@@ -44,6 +44,12 @@ fn part(name: &str) -> Part {
 /// of the stage before re-initialised too. A folder that is not a Hugging Face checkpoint
 /// (the tiny test model) is an error.
 pub fn randomized_models(dir: &Path, seed: u64) -> Result<Vec<(String, Box<dyn Model>)>> {
+    randomized_models_on(dir, seed, Device::Cpu)
+}
+
+/// [`randomized_models`] with every copy on `device` (the same re-initialised values as on the
+/// CPU: they are drawn on the host and copied).
+pub fn randomized_models_on(dir: &Path, seed: u64, device: Device) -> Result<Vec<(String, Box<dyn Model>)>> {
     let config = std::fs::read_to_string(dir.join("config.json")).unwrap_or_default();
     if config.contains(&format!("\"{}\"", TinyClassifier::MODEL_TYPE)) {
         bail!(
@@ -51,8 +57,9 @@ pub fn randomized_models(dir: &Path, seed: u64) -> Result<Vec<(String, Box<dyn M
             dir.display()
         );
     }
-    let probe =
-        HfClassifier::load(dir).with_context(|| format!("cannot load the model in {}", dir.display()))?;
+    let options = LoadOptions { device, ..LoadOptions::default() };
+    let probe = HfClassifier::load_with(dir, &options)
+        .with_context(|| format!("cannot load the model in {}", dir.display()))?;
     let layers = probe
         .parameters()
         .iter()
@@ -76,8 +83,8 @@ pub fn randomized_models(dir: &Path, seed: u64) -> Result<Vec<(String, Box<dyn M
     }
     let mut out: Vec<(String, Box<dyn Model>)> = Vec::with_capacity(stages.len());
     for (stage, parts) in stages {
-        let model =
-            HfClassifier::load(dir).with_context(|| format!("cannot load the model in {}", dir.display()))?;
+        let model = HfClassifier::load_with(dir, &options)
+            .with_context(|| format!("cannot load the model in {}", dir.display()))?;
         let mut rng = SplitMix64::new(seed);
         for (name, tensor) in model.parameters() {
             if !parts.contains(&part(&name)) {

@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::error::Result;
+use explainer_core::tch::Device;
 use explainer_core::{Attribution, Baseline, Encoding, Method, Model, Output, Request, Target};
 
 use crate::clock::now_rfc3339;
 use crate::error::PipelineError;
 use crate::model_hash::model_hash_cached;
-use crate::models::{load_model, model_dir};
+use crate::models::{load_model_on, model_dir};
 use crate::spec::{EntryPoint, SPEC_VERSION, SpecFile, SpecModel, TargetValue, baseline_value, method_value};
 
 /// The model hash recorded for a model loaded in memory rather than from a folder.
@@ -49,10 +50,23 @@ impl Setup {
         target: Target,
         output: Output,
     ) -> Result<Setup> {
+        Setup::new_on(model, method, baseline, target, output, Device::Cpu)
+    }
+
+    /// [`Setup::new`] with the model on `device` (`cpu`, `cuda:N`; see
+    /// [`explainer_core::device`]).
+    pub fn new_on(
+        model: Option<&Path>,
+        method: Box<dyn Method>,
+        baseline: Box<dyn Baseline>,
+        target: Target,
+        output: Output,
+        device: Device,
+    ) -> Result<Setup> {
         let started = Instant::now();
         let created = now_rfc3339();
         let dir = model_dir(model);
-        let loaded = load_model(&dir)?;
+        let loaded = load_model_on(&dir, device)?;
         let hash = model_hash_cached(&dir)?;
         let setup = Setup {
             model_dir: dir,
@@ -96,11 +110,16 @@ impl Setup {
     /// From an entry point of a spec file (the first unless `entry` names one): the model
     /// hash is checked before the model is loaded.
     pub fn from_spec(path: &Path, entry: Option<&str>) -> Result<Setup> {
+        Setup::from_spec_on(path, entry, Device::Cpu)
+    }
+
+    /// [`Setup::from_spec`] with the model on `device`.
+    pub fn from_spec_on(path: &Path, entry: Option<&str>, device: Device) -> Result<Setup> {
         let started = Instant::now();
         let created = now_rfc3339();
         let spec = SpecFile::read(path)?;
         let resolved = spec.resolve(path, entry)?;
-        let loaded = load_model(&resolved.model_dir)?;
+        let loaded = load_model_on(&resolved.model_dir, device)?;
         let setup = Setup {
             model_dir: resolved.model_dir,
             model: loaded,

@@ -83,11 +83,14 @@ pub struct LoadOptions {
     /// weights file) with transformers' BERT initialisation at this standard deviation
     /// (`initializer_range`), instead of refusing the folder. `None` (the default) refuses.
     pub init_missing: Option<f64>,
+    /// Where the parameters live and the model computes (`Device::Cpu` by default; checked
+    /// with [`explainer_core::device::check`] before anything is read).
+    pub device: Device,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { kind: Kind::Float, init_missing: None }
+        LoadOptions { kind: Kind::Float, init_missing: None, device: Device::Cpu }
     }
 }
 
@@ -102,6 +105,8 @@ pub struct HfClassifier {
     tokenizer: HfTokenizer,
     info: ModelInfo,
     kind: Kind,
+    /// Where the parameters live.
+    device: Device,
     /// Every parameter by its name in the folder's weights, the tensors the model computes with.
     parameters: Vec<(String, Tensor)>,
     /// The parameters the folder lacked and `init_missing` created.
@@ -122,6 +127,7 @@ impl HfClassifier {
         if !dir.is_dir() {
             return Err(Error::file(dir, "is not a directory (expected a Hugging Face checkpoint folder)"));
         }
+        explainer_core::device::check(options.device)?;
         crate::checksums::verify(dir)?;
         let config = EncoderConfig::load(&dir.join("config.json"))?;
         let has_weights =
@@ -130,7 +136,8 @@ impl HfClassifier {
             Some(std) if !has_weights => Weights::empty(options.kind).init_missing(std),
             Some(std) => Weights::load(dir, options.kind)?.init_missing(std),
             None => Weights::load(dir, options.kind)?,
-        };
+        }
+        .on(options.device);
         let prefixes = Encoder::prefixes(config.family);
         let probe = Backbone::word_embeddings(config.family);
         let prefix = weights
@@ -234,6 +241,7 @@ impl HfClassifier {
             tokenizer,
             info,
             kind: options.kind,
+            device: options.device,
             parameters: weights.handed_out(),
             created: weights.created(),
             prefix,
@@ -275,7 +283,7 @@ impl HfClassifier {
         let named: Vec<(String, Tensor)> = self
             .parameters()
             .into_iter()
-            .map(|(n, t)| Ok((n, t.f_detach()?.f_contiguous()?)))
+            .map(|(n, t)| Ok((n, t.f_detach()?.f_to_device(Device::Cpu)?.f_contiguous()?)))
             .collect::<Result<_>>()?;
         Tensor::write_safetensors(&named, path)
             .map_err(|e| Error::file(path, format!("cannot write the weights: {e}")))
@@ -348,7 +356,7 @@ impl Model for HfClassifier {
     }
 
     fn device(&self) -> Device {
-        Device::Cpu
+        self.device
     }
 
     fn kind(&self) -> Kind {

@@ -148,8 +148,8 @@ impl DebertaEncoder {
     /// Relative positions `[tokens, tokens]` (query − key), log-bucketed when
     /// `position_buckets > 0` (transformers' `make_log_bucket_position`, computed with the
     /// same f32 tensor ops so bucket edges agree).
-    fn relative_positions(&self, tokens: i64) -> Result<Tensor> {
-        let ids = Tensor::f_arange(tokens, (Kind::Int64, tch::Device::Cpu))?;
+    fn relative_positions(&self, tokens: i64, device: tch::Device) -> Result<Tensor> {
+        let ids = Tensor::f_arange(tokens, (Kind::Int64, device))?;
         let relative = ids.f_unsqueeze(1)?.f_sub(&ids.f_unsqueeze(0)?)?;
         let (buckets, max_position) = (self.options.position_buckets, self.options.max_relative_positions);
         if buckets <= 0 || max_position <= 0 {
@@ -161,7 +161,7 @@ impl DebertaEncoder {
         let absolute = relative.f_abs()?.f_masked_fill(&inside, mid - 1)?;
         // torch.log(torch.tensor((max_position - 1) / mid)): an f32 tensor.
         let log_denominator =
-            Tensor::from_slice(&[((max_position - 1) as f64 / mid as f64) as f32]).f_log()?;
+            Tensor::from_slice(&[((max_position - 1) as f64 / mid as f64) as f32]).f_to_device(device)?.f_log()?;
         let log_position = absolute
             .f_to_kind(Kind::Float)?
             .f_div_scalar(mid as f64)?
@@ -219,7 +219,7 @@ impl DebertaEncoder {
         let span = o.span();
         let (c2p_index, p2c_index) = match &self.relative {
             Some(_) => {
-                let relative = self.relative_positions(tokens)?;
+                let relative = self.relative_positions(tokens, input.ids.device())?;
                 let c2p = relative.f_add_scalar(span)?.f_clamp(0, 2 * span - 1)?;
                 let p2c = relative.f_neg()?.f_add_scalar(span)?.f_clamp(0, 2 * span - 1)?;
                 let expand = |t: Tensor| -> Result<Tensor> {

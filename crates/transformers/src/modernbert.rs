@@ -84,8 +84,8 @@ impl ModernBertEncoder {
 
     /// Rotary `(cos, sin)` `[tokens, head_width]` for θ, computed in f32 as transformers does
     /// (`inv_freq = 1 / θ^(2k/d)`, `emb = cat(freqs, freqs)`), then cast to the model's kind.
-    fn rotary(&self, theta: f64, tokens: i64, head_width: i64) -> Result<(Tensor, Tensor)> {
-        let options = (Kind::Float, tch::Device::Cpu);
+    fn rotary(&self, theta: f64, tokens: i64, head_width: i64, device: tch::Device) -> Result<(Tensor, Tensor)> {
+        let options = (Kind::Float, device);
         let exponents =
             Tensor::f_arange_start_step(0, head_width, 2, options)?.f_div_scalar(head_width as f64)?;
         let inv_freq = Tensor::f_pow_scalar(theta, &exponents)?.f_reciprocal()?;
@@ -109,7 +109,7 @@ impl ModernBertEncoder {
         // Global: padding keys masked. Local: also keys more than local_attention / 2 away.
         let global_bias = key_mask_bias(&input.attention_mask, self.kind)?;
         let local_bias = if self.layers.iter().any(|l| l.local) {
-            let positions = Tensor::f_arange(tokens, (Kind::Int64, tch::Device::Cpu))?;
+            let positions = Tensor::f_arange(tokens, (Kind::Int64, input.ids.device()))?;
             let distance = positions.f_unsqueeze(1)?.f_sub(&positions.f_unsqueeze(0)?)?.f_abs()?;
             let outside =
                 distance.f_gt(self.options.local_attention as i64 / 2)?.f_view([1, 1, tokens, tokens])?;
@@ -131,8 +131,8 @@ impl ModernBertEncoder {
         let head_width = width / heads;
         let scale = 1.0 / (head_width as f64).sqrt();
         let half = head_width / 2;
-        let global_rotary = self.rotary(self.options.global_rope_theta, tokens, head_width)?;
-        let local_rotary = self.rotary(self.options.local_rope_theta, tokens, head_width)?;
+        let global_rotary = self.rotary(self.options.global_rope_theta, tokens, head_width, input.ids.device())?;
+        let local_rotary = self.rotary(self.options.local_rope_theta, tokens, head_width, input.ids.device())?;
         // q·cos + rotate_half(q)·sin, rotate_half(q) = cat(−q₂, q₁): linear in q.
         let rotate = |t: &Tensor, (cos, sin): &(Tensor, Tensor)| -> Result<Tensor> {
             let first = t.f_narrow(-1, 0, half)?;

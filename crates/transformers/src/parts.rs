@@ -51,7 +51,7 @@ impl LayerNorm {
         let bias = if bias {
             weights.get(&format!("{name}.bias"), &[width as i64])?
         } else {
-            Tensor::f_zeros([width as i64], (kind, tch::Device::Cpu))?
+            Tensor::f_zeros([width as i64], (kind, weight.device()))?
         };
         Ok(LayerNorm { weight, bias, eps })
     }

@@ -5,12 +5,14 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use explainer_core::{Error, Result, names};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// The checkpoint's tensors by name, with the file each came from for error messages.
 pub struct Weights {
     tensors: HashMap<String, (Tensor, PathBuf)>,
     kind: Kind,
+    /// Where the handed-out tensors live (the model's device).
+    device: Device,
     /// When set, a tensor the checkpoint lacks is created (see [`Weights::init_missing`]).
     init_std: Option<f64>,
     /// Every tensor handed out by [`Weights::get`], by name, in order (the model's parameters).
@@ -59,7 +61,14 @@ impl Weights {
     }
 
     fn from_map(tensors: HashMap<String, (Tensor, PathBuf)>, kind: Kind) -> Self {
-        Weights { tensors, kind, init_std: None, handed: RefCell::default(), created: RefCell::default() }
+        Weights {
+            tensors,
+            kind,
+            device: Device::Cpu,
+            init_std: None,
+            handed: RefCell::default(),
+            created: RefCell::default(),
+        }
     }
 
     /// No tensors at all: with [`Weights::init_missing`], a freshly initialised model.
@@ -73,6 +82,13 @@ impl Weights {
     /// (seed it with `tch::manual_seed` for reproducible weights).
     pub fn init_missing(mut self, std: f64) -> Self {
         self.init_std = Some(std);
+        self
+    }
+
+    /// Hands every tensor out on `device` (read and created on the CPU, then moved, so a
+    /// seeded initialisation gives the same weights on every device).
+    pub fn on(mut self, device: Device) -> Self {
+        self.device = device;
         self
     }
 
@@ -107,7 +123,7 @@ impl Weights {
                 _ => Tensor::f_randn(shape, options)?.f_mul_scalar(std)?,
             };
             self.created.borrow_mut().push(name.to_owned());
-            return Ok(tensor);
+            return Ok(tensor.f_to_device(self.device)?);
         }
         let Some((tensor, file)) = self.tensors.get(name) else {
             let suggestion = names::closest(name, self.tensors.keys().map(String::as_str));
@@ -127,7 +143,7 @@ impl Weights {
                 format!("tensor {name:?} has kind {:?}, not a float", tensor.kind()),
             ));
         }
-        Ok(tensor.f_to_kind(self.kind)?.f_detach()?)
+        Ok(tensor.f_to_kind(self.kind)?.f_to_device(self.device)?.f_detach()?)
     }
 
     /// The file a tensor was read from (for messages).

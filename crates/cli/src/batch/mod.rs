@@ -61,9 +61,10 @@ struct Batch<'a> {
 /// malformed).
 pub fn run(args: BatchArgs) -> Result<u8> {
     let started = Instant::now();
+    let device = args.device.device()?;
     let setup = match &args.spec {
-        Some(spec) => Setup::from_spec(spec, args.entry.as_deref())?,
-        None => crate::options::setup(args.model.as_deref(), &args.method, &args.target)?,
+        Some(spec) => Setup::from_spec_on(spec, args.entry.as_deref(), device)?,
+        None => crate::options::setup(args.model.as_deref(), &args.method, &args.target, device)?,
     };
     let input_path = args.input.as_deref().filter(|p| *p != Path::new("-"));
     let format =
