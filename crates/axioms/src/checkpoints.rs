@@ -223,7 +223,7 @@ impl HfSpec {
         self.write(&dir)?;
         let model = HfClassifier::load_with(
             &dir,
-            &LoadOptions { kind: Kind::Float, init_missing: Some(self.init_std) },
+            &LoadOptions { kind: Kind::Float, init_missing: Some(self.init_std), ..LoadOptions::default() },
         )?;
         // Redraw every matrix from the spec's own generator: libtorch's global generator is
         // shared by every test thread, this one is not.

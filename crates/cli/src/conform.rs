@@ -89,7 +89,7 @@ pub fn run(args: ConformArgs) -> Result<u8> {
     match &args.output {
         Some(path) => write_atomic(path, text.as_bytes())
             .with_context(|| format!("cannot write the report to {}", path.display()))?,
-        None => print!("{text}"),
+        None => crate::output::print_stdout(&text)?,
     }
     let failed: Vec<String> = report.failures().map(|r| format!("{} / {}", r.method, r.axiom)).collect();
     if failed.is_empty() {

@@ -46,8 +46,13 @@ pub struct EvaluateArgs {
     pub model: Option<PathBuf>,
     /// The data: JSONL with `text`, and `labels` / `rationales` (character spans per label)
     /// for the plausibility columns, e.g. data/compliance/test.jsonl.
-    #[arg(long, value_name = "FILE")]
-    pub data: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "merge")]
+    pub data: Option<PathBuf>,
+    /// Instead of evaluating: merge the JSON tables of earlier runs that differ only in
+    /// --methods / --baselines (e.g. one process per method, scripts/eval/grid.sh) into one
+    /// table, written in --format.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "data")]
+    pub merge: Vec<PathBuf>,
     /// Methods to evaluate (registry names, comma-separated); default: every registered
     /// method the model can run.
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
@@ -112,16 +117,31 @@ fn method_with_steps(name: &str, steps: Option<u64>) -> Result<Box<dyn explainer
 
 /// Runs the evaluation and prints or writes the table.
 pub fn run(args: EvaluateArgs) -> Result<()> {
+    if !args.merge.is_empty() {
+        let mut reports = Vec::with_capacity(args.merge.len());
+        for path in &args.merge {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the evaluation table {}", path.display()))?;
+            let report: explainer_eval::EvalReport = serde_json::from_str(&text).with_context(|| {
+                format!("{} is not an `explainer evaluate --format json` table", path.display())
+            })?;
+            reports.push(report);
+        }
+        return write_report(&explainer_eval::merge(reports)?, &args);
+    }
+    let Some(data_path) = args.data.as_deref() else {
+        anyhow::bail!("--data FILE is needed (or --merge FILE…)");
+    };
     let dir = model_dir(args.model.as_deref());
     let device = args.device.device()?;
     let model = load_model_on(&dir, device)?;
     let limit = args.limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
-    let data = Dataset::read(&args.data, limit)?;
+    let data = Dataset::read(data_path, limit)?;
     if !data.has_rationales() {
         eprintln!(
             "explainer: {} has no \"rationales\" field: computing the faithfulness metrics only; the plausibility \
              columns need ground-truth rationale spans per label (see data/README.md)",
-            args.data.display()
+            data_path.display()
         );
     }
     let info = model.info();
@@ -213,16 +233,21 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         })?;
     bar.finish_and_clear();
     drop(corpus_file);
+    write_report(&report, &args)
+}
+
+/// Renders the table in `--format` to `--output` or standard output.
+fn write_report(report: &explainer_eval::EvalReport, args: &EvaluateArgs) -> Result<()> {
     let text = match args.format {
-        EvalFormat::Text => render::terminal(&report),
-        EvalFormat::Json => render::json(&report) + "\n",
-        EvalFormat::Html => render::html(&report),
-        EvalFormat::Markdown => render::markdown(&report),
+        EvalFormat::Text => render::terminal(report),
+        EvalFormat::Json => render::json(report) + "\n",
+        EvalFormat::Html => render::html(report),
+        EvalFormat::Markdown => render::markdown(report),
     };
     match &args.output {
         Some(path) => write_atomic(path, text.as_bytes())
             .with_context(|| format!("cannot write the table to {}", path.display()))?,
-        None => print!("{text}"),
+        None => crate::output::print_stdout(&text)?,
     }
     Ok(())
 }

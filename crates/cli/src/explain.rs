@@ -1,6 +1,6 @@
 //! `explainer explain`: one text → a report (terminal, JSON, HTML or Markdown).
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result, bail};
 use explainer_report::{Document, TerminalStyle, render_html, render_json, render_markdown, render_terminal};
@@ -62,11 +62,6 @@ pub fn run(args: ExplainArgs) -> Result<()> {
     };
     match &args.output {
         Some(path) => write_atomic(path, rendered.as_bytes()),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(rendered.as_bytes())
-                .and_then(|()| out.flush())
-                .context("cannot write to standard output")
-        }
+        None => crate::output::print_stdout(&rendered),
     }
 }

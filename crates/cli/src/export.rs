@@ -8,14 +8,16 @@ use crate::args::ExportArgs;
 pub fn run(args: ExportArgs) -> Result<()> {
     // The set-up checks the configs, loads and hashes the model, and checks that the labels
     // exist and the model offers what the method needs; the spec is only written then.
-    let setup = crate::options::setup(args.model.as_deref(), &args.method, &args.target, explainer_core::tch::Device::Cpu)?;
+    let setup = crate::options::setup(
+        args.model.as_deref(),
+        &args.method,
+        &args.target,
+        explainer_core::tch::Device::Cpu,
+    )?;
     let spec = setup.to_spec(&args.name, &args.entry)?;
     let yaml = spec.to_yaml()?;
     match args.output {
         Some(path) => crate::output::write_atomic(&path, yaml.as_bytes()),
-        None => {
-            print!("{yaml}");
-            Ok(())
-        }
+        None => crate::output::print_stdout(&yaml),
     }
 }

@@ -1,5 +1,7 @@
 //! `explainer methods` and `explainer baselines`: the registries, for people and programs.
 
+use std::fmt::Write as _;
+
 use anyhow::Result;
 use explainer_core::registry;
 use serde_json::{Map, Value, json};
@@ -36,24 +38,25 @@ pub fn methods(as_json: bool) -> Result<()> {
         }));
     }
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(());
+        return crate::output::print_stdout(&(serde_json::to_string_pretty(&list)? + "\n"));
     }
+    let mut out = String::new();
     if list.is_empty() {
-        println!("no attribution methods are registered");
+        let _ = writeln!(out, "no attribution methods are registered");
     }
     for e in registry::methods() {
         let options = fields(serde_json::to_value((e.default_config)())?, "method");
-        println!("{}", e.name);
-        println!("    {}", e.summary);
-        println!(
+        let _ = writeln!(out, "{}", e.name);
+        let _ = writeln!(out, "    {}", e.summary);
+        let _ = writeln!(
+            out,
             "    needs: {}; convergence delta: {}",
             e.requires,
             if e.has_convergence_delta { "yes" } else { "no" }
         );
-        println!("    options (defaults): {}", options_line(&options));
+        let _ = writeln!(out, "    options (defaults): {}", options_line(&options));
     }
-    Ok(())
+    crate::output::print_stdout(&out)
 }
 
 /// Prints the registered baselines: name, summary, what they need, options with defaults.
@@ -69,18 +72,18 @@ pub fn baselines(as_json: bool) -> Result<()> {
         }));
     }
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(());
+        return crate::output::print_stdout(&(serde_json::to_string_pretty(&list)? + "\n"));
     }
+    let mut out = String::new();
     if list.is_empty() {
-        println!("no baseline providers are registered");
+        let _ = writeln!(out, "no baseline providers are registered");
     }
     for e in registry::baselines() {
         let options = fields(serde_json::to_value((e.default_config)())?, "baseline");
-        println!("{}", e.name);
-        println!("    {}", e.summary);
-        println!("    needs: {}", e.requires);
-        println!("    options (defaults): {}", options_line(&options));
+        let _ = writeln!(out, "{}", e.name);
+        let _ = writeln!(out, "    {}", e.summary);
+        let _ = writeln!(out, "    needs: {}", e.requires);
+        let _ = writeln!(out, "    options (defaults): {}", options_line(&options));
     }
-    Ok(())
+    crate::output::print_stdout(&out)
 }

@@ -6,6 +6,16 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 
+/// Writes `text` to standard output. A reader that went away (`explainer methods | head`) ends
+/// the output quietly, as Unix tools do; any other write error is reported.
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}
+
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {

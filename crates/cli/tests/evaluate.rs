@@ -154,3 +154,53 @@ fn a_malformed_line_is_named_by_its_number() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.jsonl") && stderr.contains("line 3"), "{stderr}");
 }
+
+/// One process per method, merged: the same rows as one run over both methods, one control row.
+#[test]
+fn tables_of_one_method_each_merge_into_the_table_of_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |methods: &str, file: &str| {
+        let path = dir.path().join(file);
+        let out = explainer()
+            .args(["evaluate", "--data"])
+            .arg(sample())
+            .args(["--limit", "2", "--methods", methods, "--baselines", "pad", "--steps", "4"])
+            .args(["--bootstrap", "20", "--randomization-texts", "0", "--sensitivity-samples", "0"])
+            .args(["--format", "json", "-o"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        path
+    };
+    let (a, b) = (run("saliency", "a.json"), run("input-x-gradient", "b.json"));
+    let both = run("saliency,input-x-gradient", "both.json");
+    let out = explainer().args(["evaluate", "--format", "json", "--merge"]).arg(&a).arg(&b).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut merged: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(both).unwrap()).unwrap();
+    // Seconds per text are measured, not computed: they differ between runs.
+    for doc in [&mut expected, &mut merged] {
+        for row in doc["rows"].as_array_mut().unwrap() {
+            row["seconds_per_text"] = 0.0.into();
+        }
+    }
+    assert_eq!(merged, expected);
+
+    // A table of other texts is refused, naming what differs.
+    let other = dir.path().join("other.json");
+    let out = explainer()
+        .args(["evaluate", "--data"])
+        .arg(sample())
+        .args(["--limit", "3", "--methods", "saliency", "--baselines", "pad", "--bootstrap", "20"])
+        .args(["--randomization-texts", "0", "--sensitivity-samples", "0", "--format", "json", "-o"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = explainer().args(["evaluate", "--merge"]).arg(&a).arg(&other).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("differs from report 0 in the texts"), "{stderr}");
+}

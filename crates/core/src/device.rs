@@ -52,7 +52,9 @@ pub fn check(device: Device) -> Result<()> {
             }
             Ok(())
         }
-        other => Err(Error::InvalidConfig(format!("device {}: only cpu and cuda:N are supported", name(other)))),
+        other => {
+            Err(Error::InvalidConfig(format!("device {}: only cpu and cuda:N are supported", name(other))))
+        }
     }
 }
 

@@ -246,7 +246,7 @@ pub fn evaluate(
     let total = candidates.len() * prepared.len();
     let mut done = 0;
     let mut rows = Vec::with_capacity(candidates.len());
-    for (row_index, candidate) in candidates.iter().enumerate() {
+    for candidate in candidates {
         let (method_name, baseline_name) = match candidate {
             Candidate::Pair { method, baseline } => {
                 (method.typetag_name().to_owned(), baseline.typetag_name().to_owned())
@@ -284,8 +284,9 @@ pub fn evaluate(
         let mut explained_texts = 0usize;
         let mut failures = 0usize;
         let mut first_error: Option<String> = None;
-        let mut rng =
-            SplitMix64::new(options.seed ^ (row_index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        // Only the control row draws; its stream depends on the seed alone, not on the row's
+        // place, so tables split by method and merged (`merge`) give the same control row.
+        let mut rng = SplitMix64::new(options.seed ^ CONTROL_STREAM);
         for (t, p) in prepared.iter().enumerate() {
             done += 1;
             if p.explained.is_empty() {
@@ -635,4 +636,126 @@ fn randomization(
         out.insert(stage.stage.clone(), summarize(&values, "rho", labels, options));
     }
     out
+}
+
+/// The control row's random stream (xored with the seed).
+const CONTROL_STREAM: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// One table from reports of the same evaluation split by method (`scripts/eval/grid.sh` runs
+/// one `explainer evaluate --methods M` process per method): the rows in the order given, the
+/// control row once (the first report's), last. The reports must agree on the model, the
+/// output function, the texts, the options and the randomisation stages, or the rows would not
+/// be comparable: that is an error naming the report (0-based) and the field.
+pub fn merge(reports: Vec<EvalReport>) -> Result<EvalReport> {
+    let mut reports = reports.into_iter();
+    let Some(mut merged) = reports.next() else {
+        return Err(Error::InvalidInput("no evaluation report to merge".into()));
+    };
+    let is_control = |r: &Row| r.method == "random" && r.baseline == "-";
+    let mut control: Option<Row> = None;
+    let mut rows: Vec<Row> = Vec::new();
+    for r in std::mem::take(&mut merged.rows) {
+        if is_control(&r) {
+            control.get_or_insert(r);
+        } else {
+            rows.push(r);
+        }
+    }
+    for (i, report) in reports.enumerate() {
+        let differs = |field: &str| {
+            Error::InvalidInput(format!(
+                "evaluation report {} differs from report 0 in {field}: only reports of the same model, data, \
+                 limit and options can be merged",
+                i + 1
+            ))
+        };
+        if report.model != merged.model {
+            return Err(differs("the model"));
+        }
+        if report.output_function != merged.output_function {
+            return Err(differs("the output function"));
+        }
+        if (report.texts, report.faithfulness_pairs, report.plausibility_pairs)
+            != (merged.texts, merged.faithfulness_pairs, merged.plausibility_pairs)
+        {
+            return Err(differs("the texts (count or labels)"));
+        }
+        if report.options != merged.options {
+            return Err(differs("the options"));
+        }
+        if report.randomization_stages != merged.randomization_stages {
+            return Err(differs("the randomisation stages"));
+        }
+        for note in report.notes {
+            if !merged.notes.contains(&note) {
+                merged.notes.push(note);
+            }
+        }
+        for r in report.rows {
+            if is_control(&r) {
+                control.get_or_insert(r);
+            } else if rows.iter().any(|x| x.method == r.method && x.baseline == r.baseline) {
+                return Err(Error::InvalidInput(format!(
+                    "evaluation report {} repeats the row {} / {}",
+                    i + 1,
+                    r.method,
+                    r.baseline
+                )));
+            } else {
+                rows.push(r);
+            }
+        }
+    }
+    rows.extend(control);
+    merged.rows = rows;
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::*;
+
+    fn report(rows: &[(&str, &str)], texts: usize) -> EvalReport {
+        EvalReport {
+            model: "m".into(),
+            output_function: "sigmoid".into(),
+            texts,
+            faithfulness_pairs: 1,
+            plausibility_pairs: 1,
+            options: EvalOptions::default(),
+            randomization_stages: vec!["classifier".into()],
+            notes: vec![],
+            rows: rows
+                .iter()
+                .map(|(m, b)| Row {
+                    method: (*m).into(),
+                    baseline: (*b).into(),
+                    skipped: None,
+                    failed: None,
+                    metrics: BTreeMap::new(),
+                    completeness_delta: None,
+                    seconds_per_text: 0.0,
+                    randomization: BTreeMap::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn rows_in_order_and_one_control_last() {
+        let a = report(&[("lig", "pad"), ("lig", "mask"), ("random", "-")], 5);
+        let b = report(&[("deeplift", "pad"), ("random", "-")], 5);
+        let merged = merge(vec![a, b]).unwrap();
+        let names: Vec<_> = merged.rows.iter().map(|r| format!("{}/{}", r.method, r.baseline)).collect();
+        assert_eq!(names, ["lig/pad", "lig/mask", "deeplift/pad", "random/-"]);
+    }
+
+    #[test]
+    fn different_evaluations_and_repeated_rows_are_refused() {
+        let e = merge(vec![report(&[("lig", "pad")], 5), report(&[("ig", "pad")], 6)]).unwrap_err();
+        assert!(e.to_string().contains("report 1 differs from report 0 in the texts"), "{e}");
+        let e = merge(vec![report(&[("lig", "pad")], 5), report(&[("lig", "pad")], 5)]).unwrap_err();
+        assert!(e.to_string().contains("repeats the row lig / pad"), "{e}");
+        assert!(merge(vec![]).is_err());
+    }
 }

@@ -26,7 +26,7 @@ pub mod stats;
 
 pub use data::{Dataset, Record};
 pub use evaluate::{
-    Candidate, EvalOptions, EvalReport, METRICS, Progress, RandomizedModel, Row, Summary, evaluate,
+    Candidate, EvalOptions, EvalReport, METRICS, Progress, RandomizedModel, Row, Summary, evaluate, merge,
 };
 pub use faithfulness::{Aopc, InfidelityOptions, Removal};
 pub use scorer::{FnScorer, ModelScorer, Scorer};

@@ -168,7 +168,7 @@ pub fn train(
     // is created; fine-tuning creates the head only.
     let model = HfClassifier::load_with(
         out,
-        &LoadOptions { kind: Kind::Float, init_missing: Some(options.init_std) },
+        &LoadOptions { kind: Kind::Float, init_missing: Some(options.init_std), ..LoadOptions::default() },
     )?;
     let created = model.created_parameters().to_vec();
     let mut params: Vec<Tensor> = model.parameters().into_iter().map(|(_, t)| t).collect();

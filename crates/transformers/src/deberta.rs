@@ -160,8 +160,9 @@ impl DebertaEncoder {
         let inside = relative.f_lt(mid)?.f_logical_and(&relative.f_gt(-mid)?)?;
         let absolute = relative.f_abs()?.f_masked_fill(&inside, mid - 1)?;
         // torch.log(torch.tensor((max_position - 1) / mid)): an f32 tensor.
-        let log_denominator =
-            Tensor::from_slice(&[((max_position - 1) as f64 / mid as f64) as f32]).f_to_device(device)?.f_log()?;
+        let log_denominator = Tensor::from_slice(&[((max_position - 1) as f64 / mid as f64) as f32])
+            .f_to_device(device)?
+            .f_log()?;
         let log_position = absolute
             .f_to_kind(Kind::Float)?
             .f_div_scalar(mid as f64)?

@@ -84,7 +84,13 @@ impl ModernBertEncoder {
 
     /// Rotary `(cos, sin)` `[tokens, head_width]` for θ, computed in f32 as transformers does
     /// (`inv_freq = 1 / θ^(2k/d)`, `emb = cat(freqs, freqs)`), then cast to the model's kind.
-    fn rotary(&self, theta: f64, tokens: i64, head_width: i64, device: tch::Device) -> Result<(Tensor, Tensor)> {
+    fn rotary(
+        &self,
+        theta: f64,
+        tokens: i64,
+        head_width: i64,
+        device: tch::Device,
+    ) -> Result<(Tensor, Tensor)> {
         let options = (Kind::Float, device);
         let exponents =
             Tensor::f_arange_start_step(0, head_width, 2, options)?.f_div_scalar(head_width as f64)?;
@@ -131,8 +137,10 @@ impl ModernBertEncoder {
         let head_width = width / heads;
         let scale = 1.0 / (head_width as f64).sqrt();
         let half = head_width / 2;
-        let global_rotary = self.rotary(self.options.global_rope_theta, tokens, head_width, input.ids.device())?;
-        let local_rotary = self.rotary(self.options.local_rope_theta, tokens, head_width, input.ids.device())?;
+        let global_rotary =
+            self.rotary(self.options.global_rope_theta, tokens, head_width, input.ids.device())?;
+        let local_rotary =
+            self.rotary(self.options.local_rope_theta, tokens, head_width, input.ids.device())?;
         // q·cos + rotate_half(q)·sin, rotate_half(q) = cat(−q₂, q₁): linear in q.
         let rotate = |t: &Tensor, (cos, sin): &(Tensor, Tensor)| -> Result<Tensor> {
             let first = t.f_narrow(-1, 0, half)?;
