@@ -356,8 +356,7 @@ explainer_core::register_method! {
     convergence_delta: true,
     impl {
         fn claims(&self) -> Vec<explainer_core::Claim> {
-            let single = matches!(self.hierarchy, Hierarchy::Flat(Groups::Tokens));
-            claims::owen(self.replace_with, self.always_exact(), single)
+            claims::owen(self.replace_with, self.always_exact())
         }
 
         fn validate(&self) -> Result<()> {
