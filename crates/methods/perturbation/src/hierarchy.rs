@@ -84,7 +84,9 @@ impl Tree {
 /// (a method never sees the original text): special tokens are `""`; a token's surface is its
 /// string without sub-word markers; it gets a `##` prefix when it starts with an ASCII letter,
 /// the previous token's text ends in a word character with no gap before this one (shap: the
-/// previous segment does not end in `\W`) and the previous string is not empty.
+/// previous segment does not end in `\W`) and the previous string is not empty. A token marked
+/// as starting a word (`▁`, `Ġ`) never does: its segment starts with the space (sentencepiece
+/// offsets include it) or follows a gap.
 ///
 /// Known differences from shap, which reads the original text: on a lowercasing tokenizer the
 /// case is lost (`And` at a sentence start counts as the connector `and`); a placeholder such as
@@ -97,8 +99,15 @@ pub fn text_tokens(encoding: &Encoding) -> Vec<String> {
             if encoding.special[i] {
                 return String::new();
             }
-            let s = bare(&encoding.tokens[i]);
             let (start, end) = encoding.offsets[i];
+            let mut s = bare(&encoding.tokens[i]);
+            if s.is_empty() && end > start {
+                // A lone marker (sentencepiece's `▁` before a piece it does not merge with)
+                // covers the same text as the piece after it: shap's segment is that text.
+                if let Some(j) = (0..n).find(|&j| j != i && encoding.offsets[j] == (start, end)) {
+                    s = bare(&encoding.tokens[j]);
+                }
+            }
             let placeholder = (s.starts_with('[') && s.ends_with(']')
                 || s.starts_with('<') && s.ends_with('>'))
                 && s.len() != end.saturating_sub(start);
@@ -116,7 +125,8 @@ pub fn text_tokens(encoding: &Encoding) -> Vec<String> {
                 !gap && surface[p].chars().last().is_some_and(|c| c.is_alphanumeric() || c == '_');
             ends_in_word && !out[p].is_empty()
         };
-        let letter = surface[i].chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+        let word_start = encoding.tokens[i].starts_with('▁') || encoding.tokens[i].starts_with('Ġ');
+        let letter = !word_start && surface[i].chars().next().is_some_and(|c| c.is_ascii_alphabetic());
         out.push(if glued && letter { format!("##{}", surface[i]) } else { surface[i].clone() });
     }
     out

@@ -22,7 +22,10 @@ fn fixtures() -> Vec<(HfClassifier, Value)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("shap-partition-"))
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("shap-partition-") && name != "shap-partition-tokens.json"
+        })
         .collect();
     files.sort();
     assert!(files.len() >= 2, "fixtures missing: {files:?}");
@@ -77,6 +80,32 @@ fn the_hierarchy_is_shaps_partition_tree() {
             let lower = |v: &[String]| v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>();
             assert_eq!(lower(&ours), lower(&theirs), "{text}: token strings");
             assert_eq!(partition_tree(&ours), merges(&case["clustering"]), "{text}: tree");
+        }
+    }
+}
+
+/// Sentencepiece (DeBERTa-v3: offsets include a word's leading space) and byte-level BPE
+/// (RoBERTa): the token strings and the tree as shap's Text masker builds them.
+#[test]
+fn the_hierarchy_follows_shap_on_other_sub_word_schemes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("tests/fixtures/shap-partition-tokens.json")).unwrap(),
+    )
+    .unwrap();
+    let checkpoints = doc["checkpoints"].as_object().unwrap();
+    assert!(checkpoints.len() >= 2);
+    for (name, cases) in checkpoints {
+        let model = HfClassifier::load(&dir.join("../../transformers/tests/fixtures").join(name)).unwrap();
+        for case in cases.as_array().unwrap() {
+            let text = case["text"].as_str().unwrap();
+            let encoding = model.encoder().encode(text).unwrap();
+            let ids: Vec<i64> = serde_json::from_value(case["input_ids"].clone()).unwrap();
+            assert_eq!(encoding.ids, ids, "{name} {text}: tokenisation");
+            let ours = text_tokens(&encoding);
+            let lower = |v: &[String]| v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>();
+            assert_eq!(lower(&ours), lower(&strings(&case["tokens"])), "{name} {text}: token strings");
+            assert_eq!(partition_tree(&ours), merges(&case["clustering"]), "{name} {text}: tree");
         }
     }
 }
