@@ -200,9 +200,10 @@ impl Estimator for PartitionShap {
         }
         // shap passes max_evals − 2 to its recursion: the input and the baseline are spent.
         let budget = self.max_evals - 2;
-        let needed = tree.full_cost();
+        // Counted as max_evals is: the input and the baseline too.
+        let needed = tree.full_cost() + 2.0;
         let widest = tree.children.iter().map(Vec::len).max().unwrap_or(0);
-        let (budget, round) = if needed <= budget as f64 && widest <= MAX_CHILDREN {
+        let (budget, round) = if needed <= self.max_evals as f64 && widest <= MAX_CHILDREN {
             // Everything fits: expand level by level, each level one set of forward batches.
             (usize::MAX, usize::MAX)
         } else if self.always_exact() || !tree.is_binary() {
