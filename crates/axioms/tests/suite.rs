@@ -470,11 +470,12 @@ fn the_new_families_pass_every_claim() {
 }
 
 /// The perturbation family's non-default configs, whose claims differ from the defaults':
-/// single-token features add symmetry, deletion keeps only what survives it.
+/// single-token features add symmetry, deletion keeps only what survives it, Partition SHAP's
+/// exact mode adds linearity and implementation invariance.
 #[test]
 fn perturbation_claims_hold_for_single_token_features_and_deletion() {
     use explainer_perturbation::{
-        FeatureAblation, Groups, KernelShap, Occlusion, Replacement, ShapleyValueSampling,
+        FeatureAblation, Groups, KernelShap, Occlusion, PartitionShap, Replacement, ShapleyValueSampling,
     };
     let (model, twin) = subject_models(false, 2);
     let methods: Vec<Box<dyn Method>> = vec![
@@ -483,11 +484,15 @@ fn perturbation_claims_hold_for_single_token_features_and_deletion() {
         Box::new(ShapleyValueSampling { groups: Groups::Tokens, ..Default::default() }),
         Box::new(FeatureAblation { replace_with: Replacement::Delete, ..Default::default() }),
         Box::new(KernelShap { replace_with: Replacement::Delete, ..Default::default() }),
+        Box::new(PartitionShap { exact: true, max_evals: 20_000, ..Default::default() }),
+        Box::new(PartitionShap { replace_with: Replacement::Delete, ..Default::default() }),
     ];
     let subject = Subject::new(&model).with_twin(&twin).position_blind();
     let report =
         run_suite(&subject, &SuiteOptions { cases: 4, methods: Some(methods), ..SuiteOptions::default() });
     assert_passes(&report);
+    let exact = report.row("partition-shap", Axiom::Linearity).unwrap();
+    assert_eq!(exact.verdict, Verdict::Pass, "partition-shap (exact): linearity");
     for method in ["occlusion", "feature-ablation"] {
         assert_eq!(report.row(method, Axiom::Symmetry).unwrap().verdict, Verdict::Pass, "{method}");
         assert!(report.row(method, Axiom::DummyToken).is_none(), "{method}: dummy-token is not claimed");

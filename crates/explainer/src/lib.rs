@@ -14,7 +14,7 @@
 //! | `deeplift` | `deeplift`, `deeplift-shap` ([`methods::deeplift`]) | explainer-deeplift | yes |
 //! | `conductance` | `layer-conductance`, `neuron-conductance`, `conductance-sweep` ([`methods::conductance`]) | explainer-conductance | yes |
 //! | `gradients` | `saliency`, `input-x-gradient`, `layer-gradient-x-activation`, `gradient-shap`, `noise-tunnel` ([`methods::gradients`]) | explainer-gradients | yes |
-//! | `perturbation` | `occlusion`, `feature-ablation`, `shapley-value-sampling`, `kernel-shap`, `lime`: forward only ([`methods::perturbation`]) | explainer-perturbation | yes |
+//! | `perturbation` | `occlusion`, `feature-ablation`, `shapley-value-sampling`, `kernel-shap`, `lime`, `partition-shap`: forward only ([`methods::perturbation`]) | explainer-perturbation | yes |
 //! | `baselines` | `pad`, `unk`, `mask`, `zero`, `average-embedding`, `random-tokens` ([`baselines`]); every method feature turns it on | explainer-baselines | yes |
 //! | `bert` | BERT checkpoints ([`transformers`]) | explainer-transformers | yes |
 //! | `distilbert` | DistilBERT checkpoints ([`transformers`]) | explainer-transformers | yes |
@@ -97,8 +97,8 @@ pub mod methods {
     #[cfg(feature = "gradients")]
     pub use explainer_gradients as gradients;
 
-    /// Occlusion, Feature Ablation, Shapley Value Sampling, KernelSHAP and LIME (feature
-    /// `perturbation`): they need nothing but a forward pass.
+    /// Occlusion, Feature Ablation, Shapley Value Sampling, KernelSHAP, LIME and Partition
+    /// SHAP (feature `perturbation`): they need nothing but a forward pass.
     #[cfg(feature = "perturbation")]
     pub use explainer_perturbation as perturbation;
 }

@@ -27,7 +27,7 @@ const METHODS: &[(&str, bool, &[&str])] = &[
     (
         "perturbation",
         cfg!(feature = "perturbation"),
-        &["occlusion", "feature-ablation", "shapley-value-sampling", "kernel-shap", "lime"],
+        &["occlusion", "feature-ablation", "shapley-value-sampling", "kernel-shap", "lime", "partition-shap"],
     ),
 ];
 

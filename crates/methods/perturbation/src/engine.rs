@@ -48,9 +48,16 @@ pub(crate) struct Game<'a> {
     cache: HashMap<Vec<i64>, Vec<f64>>,
     /// How many forward rows were run (distinct perturbed inputs).
     pub evaluated: usize,
+    /// Warnings a method adds to the text's result (e.g. an approximation it fell back to).
+    pub warnings: Vec<String>,
 }
 
 impl<'a> Game<'a> {
+    /// The text being explained.
+    pub fn encoding(&self) -> &Encoding {
+        self.encoding
+    }
+
     /// Number of features.
     pub fn len(&self) -> usize {
         self.features.len()
@@ -245,6 +252,7 @@ fn explain_text(
 
     // Per draw: F(x₀) (every label) and per-feature scores per explained label.
     let mut draws: Vec<(Vec<f64>, Vec<Vec<f64>>)> = Vec::with_capacity(references.len());
+    let mut method_warnings: Vec<String> = Vec::new();
     for reference in references {
         let mut game = Game {
             model,
@@ -255,10 +263,16 @@ fn explain_text(
             features: features.clone(),
             cache: HashMap::new(),
             evaluated: 0,
+            warnings: Vec::new(),
         };
         game.cache.insert(encoding.ids.clone(), f_input.clone());
         let f_empty = game.empty()?;
         let Scores { scores: per_feature } = method.estimate(&mut game, &labels, &f_input, &f_empty)?;
+        for w in game.warnings.drain(..) {
+            if !method_warnings.contains(&w) {
+                method_warnings.push(w);
+            }
+        }
         // Spread each feature's score evenly over its tokens.
         let per_token: Vec<Vec<f64>> = per_feature
             .iter()
@@ -310,7 +324,8 @@ fn explain_text(
         })
         .collect();
     // Perturbation scores whole tokens: a request for per-dimension scores gets none.
-    let warnings: Vec<String> = support::truncation_warning(model, encoding, text).into_iter().collect();
+    let mut warnings: Vec<String> = support::truncation_warning(model, encoding, text).into_iter().collect();
+    warnings.extend(method_warnings);
     Ok(Attribution {
         method: method.name().to_owned(),
         baseline: match method.replacement() {

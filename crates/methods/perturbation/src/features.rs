@@ -100,7 +100,7 @@ fn words(encoding: &Encoding) -> Vec<Vec<usize>> {
 }
 
 /// The token's text without sub-word markers (`##`, `Ġ`, `▁`).
-fn bare(token: &str) -> &str {
+pub(crate) fn bare(token: &str) -> &str {
     token.trim_start_matches("##").trim_start_matches('Ġ').trim_start_matches('▁').trim()
 }
 

@@ -10,7 +10,8 @@ use explainer_core::{
     ModelInfo, Output, Reference, Request, Result, Target, TextEncoder, explain, registry,
 };
 use explainer_perturbation::{
-    FeatureAblation, Groups, KernelShap, Lime, Occlusion, Replacement, ShapleyValueSampling, Unit,
+    FeatureAblation, Groups, Hierarchy, KernelShap, Lime, Occlusion, PartitionShap, Replacement,
+    ShapleyValueSampling, Unit,
 };
 use explainer_testing::{SplitMix64, TinyClassifier};
 use serde::{Deserialize, Serialize};
@@ -178,6 +179,7 @@ fn all_methods() -> Vec<Box<dyn Method>> {
         Box::new(ShapleyValueSampling::default()),
         Box::new(KernelShap::default()),
         Box::new(Lime::default()),
+        Box::new(PartitionShap::default()),
     ]
 }
 
@@ -238,6 +240,9 @@ fn on_a_linear_model_every_method_recovers_the_weights_exactly() {
         // 11 words: 2046 coalitions > 64, so this samples.
         Box::new(KernelShap { n_samples: 64, ..KernelShap::default() }),
         Box::new(Lime { n_samples: 200, ridge: 0.0, ..Lime::default() }),
+        // Owen values of a linear model are its Shapley values (shap's docs); 13 tokens expand
+        // fully within the default budget.
+        Box::new(PartitionShap::default()),
     ];
     for method in methods {
         let a = &run_with(&model, method.as_ref(), &[text], Target::All, &pad(), Output::Logit).unwrap()[0];
@@ -500,4 +505,55 @@ fn input_equal_to_the_baseline_scores_exactly_zero() {
             assert!(t.tokens.iter().all(|v| *v == 0.0), "{}", a.method);
         }
     }
+}
+
+#[test]
+fn partition_shap_over_a_flat_hierarchy_gives_the_exact_shapley_values() {
+    let model = TinyClassifier::default_multilabel().to_kind(Kind::Double).unwrap();
+    let text = "verify your account password now";
+    let encoding = model.encoder().encode(text).unwrap();
+    let flat = PartitionShap { hierarchy: Hierarchy::Flat(Groups::Words), ..Default::default() };
+    let a = &run(&model, &flat, &[text], Target::All)[0];
+    let tree = &run(&model, &PartitionShap::default(), &[text], Target::All)[0];
+    let mut largest_gap = 0.0f64;
+    for label in 0..5 {
+        let exact = brute_force_shapley(&model, &encoding, label);
+        for (got, want) in word_scores(a, label).iter().zip(&exact) {
+            assert!((got - want).abs() < 1e-12, "flat label {label}: {got} vs {want}");
+        }
+        // shap's tree groups the words, which changes the values on a model with interactions.
+        for (got, want) in word_scores(tree, label).iter().zip(&exact) {
+            largest_gap = largest_gap.max((got - want).abs());
+        }
+    }
+    assert!(largest_gap > 1e-6, "the hierarchy changed nothing: {largest_gap:.2e}");
+}
+
+#[test]
+fn partition_shap_is_efficient_exact_or_budgeted_and_refuses_what_it_cannot_do() {
+    let model = TinyClassifier::default_multilabel().to_kind(Kind::Double).unwrap();
+    let text = TEXTS[0];
+    let exact = &run(&model, &PartitionShap::default(), &[text], Target::All)[0];
+    assert!(exact.warnings.is_empty(), "{:?}", exact.warnings);
+    let budgeted = PartitionShap { max_evals: 30, ..Default::default() };
+    let b = &run(&model, &budgeted, &[text], Target::All)[0];
+    assert!(b.warnings.iter().any(|w| w.contains("max_evals = 30")), "{:?}", b.warnings);
+    for (x, y) in exact.targets.iter().zip(&b.targets) {
+        assert!(x.delta.unwrap().abs() < 1e-12 && y.delta.unwrap().abs() < 1e-12);
+        let gap = x.tokens.iter().zip(&y.tokens).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+        assert!(gap > 1e-6, "the budget changed nothing");
+    }
+    let strict = PartitionShap { max_evals: 30, exact: true, ..Default::default() };
+    let err = run_with(&model, &strict, &[text], Target::All, &pad(), Output::Probability).unwrap_err();
+    assert!(err.to_string().contains("max_evals = 30"), "{err}");
+    let flat = PartitionShap { hierarchy: Hierarchy::Flat(Groups::Words), ..Default::default() };
+    let err = run_with(&model, &flat, &[text], Target::All, &pad(), Output::Probability).unwrap_err();
+    assert!(err.to_string().contains("coarser groups"), "{err}");
+    assert!(PartitionShap { max_evals: 1, ..Default::default() }.validate().is_err());
+    assert!(PartitionShap { batch_size: 0, ..Default::default() }.validate().is_err());
+    let config = registry::method("partition-shap")
+        .unwrap()
+        .configure(serde_json::json!({"hierarchy": {"flat": "sentences"}, "max_evals": 64}))
+        .unwrap();
+    assert_eq!(serde_json::to_value(&config).unwrap()["hierarchy"], serde_json::json!({"flat": "sentences"}));
 }
