@@ -52,7 +52,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 model_dir, text, method, threads, ppe, iters = sys.argv[1:7]
 threads, ppe, iters = int(threads), int(ppe), int(iters)
 torch.set_num_threads(threads)
-model = AutoModelForSequenceClassification.from_pretrained(model_dir, attn_implementation="eager").eval()
+model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()  # transformers default attention (sdpa)
 tok = AutoTokenizer.from_pretrained(model_dir)
 enc = tok(text, return_tensors="pt")
 ids = enc["input_ids"]
