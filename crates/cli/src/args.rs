@@ -79,9 +79,10 @@ pub enum LongTextChoice {
 #[derive(Debug, Args)]
 pub struct LongTextArgs {
     /// Texts longer than the model's window: truncate (with a warning), or windows — every
-    /// overlapping window explained, attributions averaged back onto the whole text.
-    #[arg(long, value_enum, default_value = "truncate")]
-    pub long_text: LongTextChoice,
+    /// overlapping window explained, attributions averaged back onto the whole text. Default:
+    /// the spec entry's `long_text`, else truncate.
+    #[arg(long, value_enum)]
+    pub long_text: Option<LongTextChoice>,
     /// With --long-text windows: tokens between the starts of consecutive windows (default:
     /// half a window).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -89,15 +90,29 @@ pub struct LongTextArgs {
 }
 
 impl LongTextArgs {
-    /// The pipeline's setting; `--stride` without `--long-text windows` is an error.
-    pub fn setting(&self) -> anyhow::Result<explainer_pipeline::long_text::LongText> {
-        use explainer_pipeline::long_text::LongText;
+    /// The pipeline's setting: the flags over `fallback` (a spec entry's setting, else
+    /// truncate); `--stride` without the windows mode is an error.
+    pub fn setting(
+        &self,
+        fallback: explainer_pipeline::long_text::LongText,
+    ) -> anyhow::Result<explainer_pipeline::long_text::LongText> {
+        use explainer_pipeline::long_text::{LongText, LongTextMode};
+        let fallback_windows = fallback.mode == LongTextMode::Windows;
         match (self.long_text, self.stride) {
-            (LongTextChoice::Truncate, Some(_)) => {
+            (Some(LongTextChoice::Truncate), Some(_)) => {
                 anyhow::bail!("--stride sets the step between windows: it needs --long-text windows")
             }
-            (LongTextChoice::Truncate, None) => Ok(LongText::default()),
-            (LongTextChoice::Windows, stride) => Ok(LongText::windows(stride.map(|s| s as usize))),
+            (None, Some(_)) if !fallback_windows => {
+                anyhow::bail!("--stride sets the step between windows: it needs --long-text windows")
+            }
+            (Some(LongTextChoice::Truncate), None) => Ok(LongText::default()),
+            // The spec's stride stays unless --stride replaces it.
+            (Some(LongTextChoice::Windows), stride) => {
+                let spec_stride = if fallback_windows { fallback.stride } else { None };
+                Ok(LongText::windows(stride.map(|s| s as usize).or(spec_stride)))
+            }
+            (None, None) => Ok(fallback),
+            (None, Some(stride)) => Ok(LongText::windows(Some(stride as usize))),
         }
     }
 }
@@ -246,6 +261,9 @@ pub struct ExportArgs {
     /// Labels and output.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Long texts (written into the entry point).
+    #[command(flatten)]
+    pub long_text: LongTextArgs,
     /// The name of the entry point written.
     #[arg(long = "entry", value_name = "NAME", default_value = "default")]
     pub entry: String,

@@ -44,7 +44,7 @@ pub fn run(args: ExplainArgs) -> Result<()> {
         Some(spec) => Setup::from_spec_on(spec, args.entry.as_deref(), device)?,
         None => crate::options::setup(args.model.as_deref(), &args.method, &args.target, device)?,
     };
-    let long_text = args.long_text.setting()?;
+    let long_text = args.long_text.setting(setup.long_text)?;
     let explained = explainer_pipeline::long_text::explain_text(&setup, &text, &long_text)?;
     let explanation = explained.explanation(None, &text)?;
     let attribution = &explained.attribution;

@@ -1,4 +1,5 @@
-//! `explainer export`: write a spec file from the command-line flags.
+//! `explainer export`: write a spec file from the command-line flags (model, method, baseline,
+//! target, output kind, long-text setting).
 
 use anyhow::Result;
 
@@ -13,7 +14,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
         &args.method,
         &args.target,
         explainer_core::tch::Device::Cpu,
-    )?;
+    )?
+    .with_long_text(args.long_text.setting(Default::default())?)?;
     let spec = setup.to_spec(&args.name, &args.entry)?;
     let yaml = spec.to_yaml()?;
     match args.output {

@@ -102,3 +102,31 @@ fn batch_explains_long_records_in_windows() {
         assert_eq!(r["explanation"]["truncated"], false);
     }
 }
+
+#[test]
+fn a_spec_file_carries_the_long_text_setting_and_the_flags_override_it() {
+    let text = long_text();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("long.yaml");
+    let spec = spec.to_str().unwrap();
+    let export = ["export", "long-mails", "--method", "deeplift", "--long-text", "windows", "--stride", "7"];
+    assert!(ok(&explainer(&[&export[..], &["--output", spec]].concat())).is_empty());
+    let yaml = std::fs::read_to_string(spec).unwrap();
+    assert!(
+        yaml.contains("long_text:") && yaml.contains("mode: windows") && yaml.contains("stride: 7"),
+        "{yaml}"
+    );
+    let explain = |extra: &[&str]| {
+        let args = [&["explain", "--spec", spec, &text, "--format", "json"][..], extra].concat();
+        json(&ok(&explainer(&args)))["explanations"][0].clone()
+    };
+    // The spec's setting, then the flags over it.
+    let e = explain(&[]);
+    assert_eq!((e["truncated"].clone(), e["windows"]["stride"].clone()), (false.into(), 7.into()));
+    assert_eq!(explain(&["--stride", "9"])["windows"]["stride"], 9);
+    assert_eq!(explain(&["--long-text", "windows"])["windows"]["stride"], 7, "the spec's stride stays");
+    let e = explain(&["--long-text", "truncate"]);
+    assert_eq!(e["truncated"], true);
+    assert!(e.get("windows").is_none());
+    fails(&explainer(&["export", "x", "--stride", "3"]), 1, &["--stride", "--long-text windows"]);
+}

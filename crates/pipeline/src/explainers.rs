@@ -28,6 +28,25 @@
 //! An entry point names a method and a baseline from the registries; `inventory::submit!` of
 //! an [`ExplainerEntry`] adds one. [`Explainer::from_spec`] builds the same object from a spec
 //! file written by `explainer export`.
+//!
+//! Texts longer than the model's window are truncated (with a warning) unless the explainer is
+//! told to explain them in overlapping windows ([`crate::long_text`], the CLI's
+//! `--long-text windows`):
+//!
+//! ```no_run
+//! # fn main() -> explainer_pipeline::Result<()> {
+//! use explainer_pipeline::long_text::LongText;
+//! let mut explainer = explainer_pipeline::explainers::get("classify")?
+//!     .build_from_dir("models/compliance-minibert")?
+//!     .with_long_text(LongText::windows(Some(128)))?;
+//! let e_mail = std::fs::read_to_string("long-e-mail.txt")?;
+//! let explanation = explainer.explain(&e_mail)?;
+//! // Document-level attributions over the whole text, and the windows that produced them.
+//! if let Some(windows) = &explanation.windows {
+//!     println!("{} windows, document score by {}", windows.windows.len(), windows.score_rule);
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::path::Path;
 
@@ -36,6 +55,7 @@ use explainer_report::{Document, Explanation, render_html};
 
 use crate::configs::{DEFAULT_BASELINE, DEFAULT_METHOD, baseline_config, method_config};
 use crate::error::{PipelineError, Result};
+use crate::long_text::{LongText, explain_text_for};
 use crate::run_record::run_record;
 use crate::setup::Setup;
 use crate::spec::SpecFile;
@@ -140,6 +160,19 @@ impl Explainer {
         self.setup.to_spec(name, entry)
     }
 
+    /// The same explainer with another long-text setting: `LongText::windows(stride)` explains
+    /// a text longer than the model's window in overlapping windows and returns document-level
+    /// attributions with the windows in [`Explanation::windows`]; the default truncates. A
+    /// stride of 0 (or a stride with truncate) is an error.
+    pub fn with_long_text(self, long_text: LongText) -> Result<Explainer> {
+        Ok(Explainer { setup: self.setup.with_long_text(long_text)?, last: self.last })
+    }
+
+    /// The long-text setting (from [`Explainer::with_long_text`] or the spec's entry point).
+    pub fn long_text(&self) -> LongText {
+        self.setup.long_text
+    }
+
     /// The model.
     pub fn model(&self) -> &dyn Model {
         self.setup.model.as_ref()
@@ -151,7 +184,8 @@ impl Explainer {
     }
 
     /// Explains the predicted class (multi-class) or the predicted labels (multi-label; the
-    /// best one when none reaches 0.5) — or, built from a spec, its target rule.
+    /// best one when none reaches 0.5) — or, built from a spec, its target rule. A text longer
+    /// than the model's window is truncated or explained in windows ([`Explainer::with_long_text`]).
     pub fn explain(&mut self, text: &str) -> Result<Explanation> {
         let target = self.setup.target.clone();
         self.run(text, &target)
@@ -205,18 +239,9 @@ impl Explainer {
         if text.trim().is_empty() {
             return Err(PipelineError::msg("the text is empty: there is nothing to explain"));
         }
-        let model = self.setup.model.as_ref();
-        let encoding = model.encoder().encode(text)?;
-        let attribution =
-            self.setup.explain_for(std::slice::from_ref(&encoding), target)?.pop().ok_or_else(|| {
-                PipelineError::msg("internal error (please report): the method returned no attribution")
-            })?;
-        let prediction = model
-            .predictions(&[&attribution.encoding])?
-            .pop()
-            .ok_or_else(|| PipelineError::msg("internal error (please report): no prediction"))?;
-        let explanation = Explanation::new(None, text, &prediction, &attribution)?;
-        let run = run_record(&self.setup, &attribution.layer)?;
+        let explained = explain_text_for(&self.setup, text, &self.setup.long_text, target)?;
+        let explanation = explained.explanation(None, text)?;
+        let run = run_record(&self.setup, &explained.attribution.layer)?;
         self.last = Some(Document::new(run, vec![explanation.clone()]));
         Ok(explanation)
     }

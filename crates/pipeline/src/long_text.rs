@@ -39,14 +39,17 @@ pub enum LongTextMode {
     Windows,
 }
 
-/// The long-text setting: the mode and, for windows, the step between window starts.
+/// The long-text setting: the mode and, for windows, the step between window starts. In a
+/// spec file's entry point: `long_text: {mode: windows, stride: 64}` (absent: truncate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LongText {
     /// Truncate or windows.
+    #[serde(default)]
     pub mode: LongTextMode,
     /// Tokens between the starts of consecutive windows (consecutive windows overlap by the
     /// window's text tokens minus this); `None`: half a window.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stride: Option<usize>,
 }
 
@@ -54,6 +57,21 @@ impl LongText {
     /// Windows with the given stride (`None`: half a window).
     pub fn windows(stride: Option<usize>) -> LongText {
         LongText { mode: LongTextMode::Windows, stride }
+    }
+
+    /// Checks what can be checked before the first text: a stride is at least 1 and needs the
+    /// windows mode. (Whether it fits the model's window is checked on a long text.)
+    pub fn validate(&self) -> Result<()> {
+        match (self.mode, self.stride) {
+            (_, Some(0)) => Err(Error::InvalidConfig(
+                "the long-text stride must be at least 1 token (it is the step between window starts)".into(),
+            )),
+            (LongTextMode::Truncate, Some(_)) => Err(Error::InvalidConfig(
+                "a long-text stride sets the step between windows: it needs the windows mode, not truncate"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -140,19 +158,30 @@ fn window_encoding(doc: &Encoding, prefix: usize, suffix: usize, span: Span) -> 
 /// Explains one text with `setup`, truncating or in windows as `long_text` says. A text that
 /// fits the model is explained as a whole either way (no windows in the result).
 pub fn explain_text(setup: &Setup, text: &str, long_text: &LongText) -> Result<Explained> {
+    explain_text_for(setup, text, long_text, &setup.target)
+}
+
+/// [`explain_text`] for another target rule than the set-up's (a named class, every label).
+pub fn explain_text_for(
+    setup: &Setup,
+    text: &str,
+    long_text: &LongText,
+    target: &Target,
+) -> Result<Explained> {
+    long_text.validate()?;
     let model = setup.model.as_ref();
     let encoding = model.encoder().encode(text)?;
     if long_text.mode == LongTextMode::Truncate || !encoding.truncated {
-        return explain_whole(setup, encoding);
+        return explain_whole(setup, encoding, target);
     }
     let doc = model.encoder().encode_untruncated(text)?;
-    explain_windows(setup, text, doc, long_text.stride)
+    explain_windows_for(setup, text, doc, long_text.stride, target)
 }
 
 /// The ordinary path: one encoding, one attribution, its prediction.
-fn explain_whole(setup: &Setup, encoding: Encoding) -> Result<Explained> {
+fn explain_whole(setup: &Setup, encoding: Encoding, target: &Target) -> Result<Explained> {
     let attribution = setup
-        .explain(std::slice::from_ref(&encoding))?
+        .explain_for(std::slice::from_ref(&encoding), target)?
         .into_iter()
         .next()
         .ok_or_else(|| Error::Internal("the method returned no attribution".into()))?;
@@ -166,6 +195,17 @@ fn explain_whole(setup: &Setup, encoding: Encoding) -> Result<Explained> {
 
 /// Windows over a whole-text encoding `doc` (module docs).
 pub fn explain_windows(setup: &Setup, text: &str, doc: Encoding, stride: Option<usize>) -> Result<Explained> {
+    explain_windows_for(setup, text, doc, stride, &setup.target)
+}
+
+/// [`explain_windows`] for another target rule than the set-up's.
+pub fn explain_windows_for(
+    setup: &Setup,
+    text: &str,
+    doc: Encoding,
+    stride: Option<usize>,
+    target: &Target,
+) -> Result<Explained> {
     let model = setup.model.as_ref();
     let info = model.info();
     let max_len = model.encoder().max_len();
@@ -208,9 +248,9 @@ pub fn explain_windows(setup: &Setup, text: &str, doc: Encoding, stride: Option<
             };
         }
     }
-    let indices = setup.target.resolve(info, &scores)?;
-    let target = Target::Indices { indices: indices.clone() };
-    let attributions = setup.explain_for(&windows, &target)?;
+    let indices = target.resolve(info, &scores)?;
+    let chosen = Target::Indices { indices: indices.clone() };
+    let attributions = setup.explain_for(&windows, &chosen)?;
     if attributions.len() != windows.len() || attributions.iter().any(|a| a.targets.len() != indices.len()) {
         return Err(Error::Internal("the method returned the wrong number of window attributions".into()));
     }

@@ -1,5 +1,5 @@
 //! The set-up of a run, from flags or from a spec file: model, method, baseline, target,
-//! output kind, and the model's hash for the run record.
+//! output kind, long-text handling, and the model's hash for the run record.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -10,6 +10,7 @@ use explainer_core::{Attribution, Baseline, Encoding, Method, Model, Output, Req
 
 use crate::clock::now_rfc3339;
 use crate::error::PipelineError;
+use crate::long_text::LongText;
 use crate::model_hash::model_hash_cached;
 use crate::models::{load_model_on, model_dir};
 use crate::spec::{EntryPoint, SPEC_VERSION, SpecFile, SpecModel, TargetValue, baseline_value, method_value};
@@ -33,6 +34,9 @@ pub struct Setup {
     pub target: Target,
     /// The explained output.
     pub output: Output,
+    /// Texts longer than the model's window: truncate (the default) or windows
+    /// ([`crate::long_text`]).
+    pub long_text: LongText,
     /// When the run started (for the run record's duration).
     pub started: Instant,
     /// When the run started, RFC 3339 UTC.
@@ -76,6 +80,7 @@ impl Setup {
             baseline,
             target,
             output,
+            long_text: LongText::default(),
             started,
             created,
         };
@@ -100,6 +105,7 @@ impl Setup {
             baseline,
             target,
             output,
+            long_text: LongText::default(),
             started: Instant::now(),
             created: now_rfc3339(),
         };
@@ -128,11 +134,19 @@ impl Setup {
             baseline: resolved.baseline,
             target: resolved.target,
             output: resolved.output,
+            long_text: resolved.long_text,
             started,
             created,
         };
         setup.precheck()?;
         Ok(setup)
+    }
+
+    /// The same set-up with another long-text setting; a stride of 0 is an error.
+    pub fn with_long_text(mut self, long_text: LongText) -> Result<Setup> {
+        long_text.validate()?;
+        self.long_text = long_text;
+        Ok(self)
     }
 
     /// Checks what can be checked before the first text: the method's config and needs, the
@@ -143,12 +157,13 @@ impl Setup {
         info.require(&format!("method {:?}", self.method.typetag_name()), self.method.requires())?;
         info.require(&format!("baseline {:?}", self.baseline.typetag_name()), self.baseline.requires())?;
         self.target.resolve(info, &vec![0.0; info.labels.len()])?;
+        self.long_text.validate()?;
         Ok(())
     }
 
     /// The set-up as a spec file (what `explainer export` writes): the model folder (made
     /// absolute) and its hash, and one entry point `entry` with the method, baseline, target
-    /// rule and output. A model loaded in memory has no folder to name: that is an error.
+    /// rule, output and long-text setting. A model loaded in memory has no folder to name: that is an error.
     pub fn to_spec(&self, name: &str, entry: &str) -> Result<SpecFile> {
         if self.model_hash == IN_MEMORY {
             return Err(PipelineError::msg(
@@ -168,6 +183,7 @@ impl Setup {
                 baseline: baseline_value(self.baseline.as_ref())?,
                 target: TargetValue::Rule(self.target.clone()),
                 output: self.output,
+                long_text: self.long_text,
             }],
         })
     }

@@ -15,6 +15,7 @@
 //!   baseline: {baseline: pad}
 //!   target: {rule: predicted}
 //!   output: probability
+//!   long_text: {mode: windows, stride: 64}   # optional; absent: truncate
 //! ```
 //!
 //! Method and baseline configs are the typetag serialisations of the configs (the `method` /
@@ -29,6 +30,7 @@ use explainer_core::{Baseline, Method, Output, Target, registry};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::long_text::LongText;
 use crate::model_hash::model_hash_cached;
 
 /// The spec format version this binary writes and reads.
@@ -79,6 +81,10 @@ pub struct EntryPoint {
     /// `probability` or `logit`.
     #[serde(default)]
     pub output: Output,
+    /// Texts longer than the model's window: `{mode: truncate}` (the default when absent) or
+    /// `{mode: windows, stride: N}` (stride optional: half a window).
+    #[serde(default)]
+    pub long_text: LongText,
 }
 
 /// A target rule in a spec: structured, or its string form.
@@ -106,6 +112,8 @@ pub struct Resolved {
     pub target: Target,
     /// The explained output.
     pub output: Output,
+    /// The long-text setting.
+    pub long_text: LongText,
 }
 
 /// Serialises a config object with its tag field first (then the others by name), so that
@@ -250,6 +258,7 @@ impl SpecFile {
             );
         }
         let name = &chosen.name;
+        chosen.long_text.validate().with_context(|| format!("entry {name:?}"))?;
         Ok(Resolved {
             model_dir,
             model_hash: actual,
@@ -257,6 +266,7 @@ impl SpecFile {
             baseline: load_baseline(&chosen.baseline, name)?,
             target: chosen.target.target().with_context(|| format!("entry {name:?}"))?,
             output: chosen.output,
+            long_text: chosen.long_text,
         })
     }
 }
@@ -284,6 +294,7 @@ mod tests {
                     baseline: baseline_value((b.default_config)().as_ref()).unwrap(),
                     target: TargetValue::Rule(Target::Above { threshold: 0.1 + 0.2 }),
                     output: Output::Logit,
+                    long_text: LongText::default(),
                 });
             }
         }
@@ -303,6 +314,7 @@ mod tests {
             baseline: baseline_value(edited_baseline.as_ref()).unwrap(),
             target: TargetValue::Rule(Target::Labels { labels: vec!["spam".into(), "fraud, etc".into()] }),
             output: Output::Probability,
+            long_text: LongText::windows(Some(7)),
         });
         assert!(entries.len() > 2 * 6, "the registries are linked");
         let spec = SpecFile {
@@ -330,8 +342,10 @@ mod tests {
         );
         assert_eq!(resolved.target, Target::Labels { labels: vec!["spam".into(), "fraud, etc".into()] });
         assert_eq!(resolved.output, Output::Probability);
+        assert_eq!(resolved.long_text, LongText::windows(Some(7)));
         let first = read.resolve(&path, None).unwrap();
         assert_eq!(first.target, Target::Above { threshold: 0.1 + 0.2 });
         assert_eq!(first.output, Output::Logit);
+        assert_eq!(first.long_text, LongText::default());
     }
 }

@@ -118,7 +118,7 @@ pub fn run(args: BatchArgs) -> Result<u8> {
         stats: Stats::default(),
         strict: args.strict,
         batch_size: args.batch_size as usize,
-        long_text: args.long_text.setting()?,
+        long_text: args.long_text.setting(setup.long_text)?,
     };
     let mut seen: HashSet<String> = HashSet::new();
     let window_size = args.window as usize;
