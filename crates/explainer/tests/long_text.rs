@@ -4,6 +4,8 @@
 //! section; a spec file carries the setting. The model is a fixture checkpoint whose window is
 //! 64 tokens.
 
+#![allow(clippy::unwrap_used)] // test helpers may panic
+
 #[cfg(feature = "pipeline")]
 mod windows {
     use explainer::pipeline::long_text::LongText;
