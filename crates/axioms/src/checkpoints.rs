@@ -4,7 +4,7 @@
 //! [`hf_specs`] draws architectures the fixtures never had — BERT, DistilBERT, RoBERTa, XLM-R,
 //! ELECTRA (embeddings narrower than the hidden size), ModernBERT (global and local rotary
 //! attention, GeGLU, cls or mean pooling) and DeBERTa-v2/v3 (relative attention, log buckets);
-//! odd hidden sizes, 1 … 5 heads, 1 … 3 layers, vocabularies of 40 … 700 entries
+//! odd hidden sizes, 1 … 5 heads, 1 or 2 layers, vocabularies of 40 … 700 entries
 //! (WordPiece `vocab.txt`, byte-level BPE `vocab.json` + `merges.txt`, or a SentencePiece
 //! Unigram `tokenizer.json`), 1 … 8 labels,
 //! multi-label or multi-class, initializer ranges 0.02 … 0.5 — and [`HfSpec::build`] turns one
@@ -293,16 +293,25 @@ impl Drop for HfCheckpoint {
     }
 }
 
-/// The families [`hf_specs`] draws: the first four of [`MODEL_TYPES`]. ELECTRA, ModernBERT and
-/// DeBERTa-v2 specs build and pass (`the_new_families_pass_every_claim`, ignored: ~200 s in
-/// debug) but are not drawn yet: the suite's run time over them is not measured.
-const DRAWN: usize = 4;
-
-/// Random architectures. Shrinks towards BERT, one head of width 1, one layer, small
-/// vocabularies and few labels.
+/// Random architectures of every family in [`MODEL_TYPES`]. Shrinks towards BERT, one head of
+/// width 1, one layer, small vocabularies and few labels.
 pub fn hf_specs() -> impl Strategy<Value = HfSpec> {
+    specs(0..MODEL_TYPES.len())
+}
+
+/// Random architectures of one family (`model_type`, one of [`MODEL_TYPES`]; an unknown name
+/// draws BERT): what [`hf_specs`] draws, the family fixed, so that a test can give every family
+/// its share of the models.
+pub fn hf_specs_of(model_type: &str) -> impl Strategy<Value = HfSpec> + use<> {
+    specs(Just(MODEL_TYPES.iter().position(|t| *t == model_type).unwrap_or(0)))
+}
+
+/// The draw behind [`hf_specs`] and [`hf_specs_of`], the family's index from `family`. Layers
+/// are 1 or 2: every layer kind of every family (ModernBERT's global layer 0 and local layer 1)
+/// is in a 2-layer model, and the suite's run time grows with the depth.
+fn specs(family: impl Strategy<Value = usize>) -> impl Strategy<Value = HfSpec> {
     (
-        (0..DRAWN, 1usize..=5, 1usize..=16, 1usize..=3, 0usize..=300),
+        (family, 1usize..=5, 1usize..=16, 1usize..=2, 0usize..=300),
         (0..ACTIVATIONS.len(), 40usize..=700, 0usize..=64, 1usize..=8, any::<bool>()),
         (0.02f64..=0.5, any::<u64>()),
     )
@@ -312,27 +321,21 @@ pub fn hf_specs() -> impl Strategy<Value = HfSpec> {
                 (activation, vocab, extra_rows, labels, multi_label),
                 (init_std, seed),
             )| {
-                let hidden = heads
-                    * if MODEL_TYPES[family] == "modernbert" {
-                        head_width.div_ceil(2) * 2
-                    } else {
-                        head_width
-                    };
+                let model_type = MODEL_TYPES[family];
+                // ModernBERT's rotary embeddings need an even head width.
+                let head_width =
+                    if model_type == "modernbert" { head_width.div_ceil(2) * 2 } else { head_width };
+                let hidden = heads * head_width;
                 HfSpec {
-                    model_type: MODEL_TYPES[family],
+                    model_type,
                     heads,
-                    // ModernBERT's rotary embeddings need an even head width.
-                    head_width: if MODEL_TYPES[family] == "modernbert" {
-                        head_width.div_ceil(2) * 2
-                    } else {
-                        head_width
-                    },
+                    head_width,
                     layers,
                     // hidden … 4·hidden + 3, odd widths included.
                     intermediate: hidden + ffn % (3 * hidden + 4),
                     activation: ACTIVATIONS[activation],
                     // Byte-level BPE has at least its 100 base entries.
-                    vocab: if MODEL_TYPES[family].contains("roberta") || MODEL_TYPES[family] == "modernbert" {
+                    vocab: if model_type.contains("roberta") || model_type == "modernbert" {
                         vocab.max(100)
                     } else {
                         vocab
