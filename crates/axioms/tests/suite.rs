@@ -388,7 +388,7 @@ fn every_claim_holds_on_random_hugging_face_checkpoints() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     let open = OPEN_FAILURES.lock().unwrap();
-    println!("the open DeepLift completeness failure, {} times:\n{}", open.len(), open.join("\n"));
+    println!("the open DeepLift failures (docs/axioms.md#open), {} rows:\n{}", open.len(), open.join("\n"));
 }
 
 /// The one known failure the random draws may show: DeepLift's (and DeepLiftShap's) two
