@@ -25,9 +25,10 @@
 //! | `eval` | faithfulness and plausibility metrics, the methods × baselines evaluation (`explainer::eval`) | explainer-eval | no |
 //! | `full` | all of the above | | no |
 //!
-//! The three model families share one encoder in one crate, explainer-transformers, so
-//! `bert`, `distilbert` and `roberta` each turn that whole crate on: any of them loads any
-//! supported checkpoint.
+//! Every supported family lives in one crate, explainer-transformers, so `bert`,
+//! `distilbert` and `roberta` each turn that whole crate on: any of them loads any supported
+//! checkpoint — BERT, DistilBERT, RoBERTa, XLM-R, CamemBERT, ELECTRA, ModernBERT and
+//! DeBERTa-v2/v3 (`docs/models.md`).
 //!
 //! Everything of `explainer-core` is re-exported at the root ([`Model`], [`Method`],
 //! [`Baseline`], [`explain`], [`registry`], [`register_method!`], …); note that
@@ -107,8 +108,8 @@ pub mod methods {
 #[cfg(feature = "baselines")]
 pub use explainer_baselines as baselines;
 
-/// Hugging Face BERT, DistilBERT and RoBERTa checkpoints (features `bert`, `distilbert`,
-/// `roberta`: one shared crate).
+/// Hugging Face checkpoints of every supported family (features `bert`, `distilbert`,
+/// `roberta`: one shared crate; see the feature table).
 #[cfg(any(feature = "bert", feature = "distilbert", feature = "roberta"))]
 pub use explainer_transformers as transformers;
 
