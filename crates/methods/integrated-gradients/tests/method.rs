@@ -175,6 +175,71 @@ fn several_texts_in_one_call_equal_each_text_alone() {
     }
 }
 
+/// Texts of similar length with the same labels: their interpolation rows share passes.
+const SIMILAR: &[&str] = &[
+    "the wire transfer was refunded twice today",
+    "send the account password now please",
+    "the payment was sent to the old account",
+    "please verify the wire transfer now",
+];
+
+#[test]
+fn packed_texts_share_passes_and_equal_each_text_alone() {
+    let model = Counting { inner: f64_model(), runs: Cell::new(0) };
+    let fixed = LayerIntegratedGradients::default();
+    let adaptive = LayerIntegratedGradients { tolerance: Some(1e-4), ..Default::default() };
+    let draws = Replace { id: 3, draws: 3 };
+    for (method, baseline) in [(&fixed, &pad()), (&adaptive, &pad()), (&fixed, &draws), (&adaptive, &draws)] {
+        model.runs.set(0);
+        let together = run(&model, method, SIMILAR, Target::All, baseline);
+        let runs_together = model.runs.replace(0);
+        let mut runs_alone = 0;
+        for (i, text) in SIMILAR.iter().enumerate() {
+            let alone = run(&model, method, &[text], Target::All, baseline);
+            runs_alone += model.runs.replace(0);
+            assert_eq!(together[i].encoding, alone[0].encoding);
+            for (a, b) in together[i].targets.iter().zip(&alone[0].targets) {
+                assert_eq!(a.label_index, b.label_index);
+                assert_eq!(a.steps, b.steps, "text {i}: the adaptive mode stops where it stops alone");
+                for (x, y) in a.tokens.iter().zip(&b.tokens) {
+                    assert!((x - y).abs() <= 1e-12, "text {i}: {x} vs {y}");
+                }
+                assert!((a.delta.unwrap() - b.delta.unwrap()).abs() <= 1e-12);
+                match (a.error_estimate, b.error_estimate) {
+                    (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-12 * (1.0 + y)),
+                    (None, None) => {}
+                    other => panic!("text {i}: error estimates {other:?}"),
+                }
+                assert_eq!(a.token_spread.is_some(), b.token_spread.is_some());
+            }
+        }
+        // Three preparing passes per text either way; the integral's passes are shared.
+        assert!(
+            runs_together < runs_alone,
+            "{method:?}: {runs_together} passes together, {runs_alone} one at a time"
+        );
+        if method.tolerance.is_none() {
+            assert_eq!(runs_together, 3 * SIMILAR.len() + 1, "one pass of every text's rows");
+        }
+    }
+}
+
+#[test]
+fn packing_in_float32_stays_within_rounding() {
+    // f32: the padded, larger products round differently; the bound is 1e-6.
+    let model = TinyClassifier::default_multilabel();
+    let method = LayerIntegratedGradients::default();
+    let together = run(&model, &method, SIMILAR, Target::All, &pad());
+    for (i, text) in SIMILAR.iter().enumerate() {
+        let alone = run(&model, &method, &[text], Target::All, &pad());
+        for (a, b) in together[i].targets.iter().zip(&alone[0].targets) {
+            for (x, y) in a.tokens.iter().zip(&b.tokens) {
+                assert!((x - y).abs() <= 1e-6, "text {i}: {x} vs {y}");
+            }
+        }
+    }
+}
+
 #[test]
 fn integrated_gradients_is_lig_at_the_word_embeddings() {
     let model = f64_model();
