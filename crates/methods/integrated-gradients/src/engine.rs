@@ -24,6 +24,8 @@ pub(crate) struct Settings<'a> {
     pub n_steps: usize,
     pub multiply_by_inputs: bool,
     pub memory_budget_mb: usize,
+    /// Token rows (rows × padded length) a pack of texts may hold; 0: one text per pack.
+    pub pack_token_rows: usize,
     /// Adaptive nested Clenshaw–Curtis integration instead of the fixed rule.
     pub adaptive: Option<Adaptive>,
 }
@@ -113,9 +115,9 @@ const PREPARE_WINDOW: usize = 32;
 /// A pack of texts may cost at most this factor over its texts' own rows, counted as
 /// rows × width × (1 + 2 × backward passes): a packed batch pads its rows to the widest text
 /// and runs one backward per label of its text with the most labels. Sharing a forward pass
-/// saves more than that on short texts (fewer, fuller matrix products; measured with
-/// transformers on MiniLM, 2 threads: 4 × 50 rows in one batch take 0.65× the time of four
-/// batches at 12 tokens, 0.74× at 24, 0.86× at 48).
+/// saves more than that where small batches are slow (with PyTorch from Python on MiniLM,
+/// 2 threads, 4 × 50 rows in one batch took 0.65× the time of four batches at 12 tokens; this
+/// engine on the same CPU saved nothing, see `pack_token_rows`).
 const PACK_WASTE: f64 = 1.15;
 
 /// Runs the method over every text of `request`.
@@ -156,7 +158,7 @@ pub(crate) fn explain(
         let first_rows = |t: &TextPaths| {
             t.paths() * if settings.adaptive.is_some() { FIRST_LEVEL + 1 } else { quadrature.len() }
         };
-        for members in packs(model, settings.memory_budget_mb, &texts, first_rows) {
+        for members in packs(model, settings.memory_budget_mb, settings.pack_token_rows, &texts, first_rows) {
             let pack = Pack {
                 model,
                 output: request.output,
@@ -189,11 +191,13 @@ pub(crate) fn explain(
 }
 
 /// Groups `texts` into packs (indices into `texts`): ordered by number of labels, then
-/// length, consecutive texts join a pack while its rows fit one chunk of the memory budget at
-/// its width and its cost stays within [`PACK_WASTE`] of its texts' own.
+/// length, consecutive texts join a pack while it holds at most `token_rows` rows × width,
+/// its rows fit one chunk of the memory budget at its width, and its cost stays within
+/// [`PACK_WASTE`] of its texts' own.
 fn packs(
     model: &dyn Model,
     budget_mb: usize,
+    token_rows: usize,
     texts: &[TextPaths],
     rows_of: impl Fn(&TextPaths) -> usize,
 ) -> Vec<Vec<usize>> {
@@ -218,7 +222,9 @@ fn packs(
         if !current.is_empty() {
             current.push(i);
             let (rows, width, packed, own) = cost(&current);
-            let fits = rows <= rows_per_chunk(model, width, budget_mb) && packed <= PACK_WASTE * own;
+            let fits = rows * width <= token_rows
+                && rows <= rows_per_chunk(model, width, budget_mb)
+                && packed <= PACK_WASTE * own;
             current.pop();
             if !fits {
                 packs.push(std::mem::take(&mut current));
@@ -839,6 +845,7 @@ mod tests {
             n_steps: 20,
             multiply_by_inputs: true,
             memory_budget_mb: 64,
+            pack_token_rows: usize::MAX,
             adaptive: None,
         };
         let quadrature = settings.rule.points(settings.n_steps).unwrap();
@@ -898,6 +905,7 @@ mod tests {
             n_steps: 50,
             multiply_by_inputs: true,
             memory_budget_mb: 64,
+            pack_token_rows: usize::MAX,
             adaptive: None,
         };
         let target = Target::All;
@@ -913,9 +921,13 @@ mod tests {
             .collect();
         let rows = |_: &TextPaths| 50;
         // The two six-word texts share a pack; the long one and the short one pad too much.
-        assert_eq!(packs(&model, 64, &prepared, rows), vec![vec![3], vec![0, 1], vec![2]]);
-        // A budget of one row's worth: every text alone.
+        assert_eq!(packs(&model, 64, usize::MAX, &prepared, rows), vec![vec![3], vec![0, 1], vec![2]]);
+        // A budget of one row's worth, or no token rows: every text alone.
         let one_row = support::activation_bytes_per_row(&model, 8, 18, 3).div_ceil(1 << 20).max(1);
-        assert_eq!(packs(&model, one_row, &prepared, rows).len(), 4);
+        assert_eq!(packs(&model, one_row, usize::MAX, &prepared, rows).len(), 4);
+        assert_eq!(packs(&model, 64, 0, &prepared, rows).len(), 4);
+        // Room for one six-word text's 50 rows × 8 tokens, not two.
+        assert_eq!(packs(&model, 64, 50 * 8, &prepared, rows).len(), 4);
+        assert_eq!(packs(&model, 64, 100 * 8, &prepared, rows).len(), 3);
     }
 }

@@ -44,6 +44,13 @@ pub struct LayerIntegratedGradients {
     pub multiply_by_inputs: bool,
     /// Memory for one chunk of interpolation rows, in MiB; the chunk size follows from it.
     pub memory_budget_mb: usize,
+    /// Packed batches: the interpolation rows of several texts of similar length share
+    /// forward and backward passes while the pack holds at most this many token rows
+    /// (rows × padded length) and fits the memory budget; 0 (default): one text per pass.
+    /// Results equal one-at-a-time up to float rounding. On 2 CPU threads packing saved
+    /// nothing (docs/benchmarks.md): a text's own 50 rows already fill the matrix products;
+    /// it is meant for accelerators, where small batches leave the device idle.
+    pub pack_token_rows: usize,
     /// Adaptive mode. With the default rule (`gauss_legendre`): nested Clenshaw–Curtis rules
     /// from 17 points, doubling and reusing every evaluated point, until every token's error
     /// estimate is at most `tolerance` × the label's largest |attribution| and every |delta| is
@@ -64,6 +71,7 @@ impl Default for LayerIntegratedGradients {
             rule: Rule::GaussLegendre,
             multiply_by_inputs: true,
             memory_budget_mb: DEFAULT_MEMORY_BUDGET_MB,
+            pack_token_rows: 0,
             tolerance: None,
             max_steps: 1024,
         }
@@ -82,6 +90,8 @@ pub struct IntegratedGradients {
     pub multiply_by_inputs: bool,
     /// Memory for one chunk of interpolation rows, in MiB.
     pub memory_budget_mb: usize,
+    /// Packed batches (see [`LayerIntegratedGradients::pack_token_rows`]).
+    pub pack_token_rows: usize,
     /// Adaptive mode tolerance (see [`LayerIntegratedGradients::tolerance`]).
     pub tolerance: Option<f64>,
     /// Upper bound on the steps of the adaptive mode.
@@ -96,6 +106,7 @@ impl Default for IntegratedGradients {
             rule: lig.rule,
             multiply_by_inputs: lig.multiply_by_inputs,
             memory_budget_mb: lig.memory_budget_mb,
+            pack_token_rows: lig.pack_token_rows,
             tolerance: None,
             max_steps: lig.max_steps,
         }
@@ -110,6 +121,7 @@ impl From<&IntegratedGradients> for LayerIntegratedGradients {
             rule: ig.rule,
             multiply_by_inputs: ig.multiply_by_inputs,
             memory_budget_mb: ig.memory_budget_mb,
+            pack_token_rows: ig.pack_token_rows,
             tolerance: ig.tolerance,
             max_steps: ig.max_steps,
         }
@@ -179,6 +191,7 @@ impl LayerIntegratedGradients {
             n_steps,
             multiply_by_inputs: self.multiply_by_inputs,
             memory_budget_mb: self.memory_budget_mb,
+            pack_token_rows: self.pack_token_rows,
             adaptive: None,
         };
         let Some(tolerance) = self.tolerance else {

@@ -186,8 +186,8 @@ const SIMILAR: &[&str] = &[
 #[test]
 fn packed_texts_share_passes_and_equal_each_text_alone() {
     let model = Counting { inner: f64_model(), runs: Cell::new(0) };
-    let fixed = LayerIntegratedGradients::default();
-    let adaptive = LayerIntegratedGradients { tolerance: Some(1e-4), ..Default::default() };
+    let fixed = LayerIntegratedGradients { pack_token_rows: 1 << 20, ..Default::default() };
+    let adaptive = LayerIntegratedGradients { tolerance: Some(1e-4), ..fixed.clone() };
     let draws = Replace { id: 3, draws: 3 };
     for (method, baseline) in [(&fixed, &pad()), (&adaptive, &pad()), (&fixed, &draws), (&adaptive, &draws)] {
         model.runs.set(0);
@@ -228,7 +228,7 @@ fn packed_texts_share_passes_and_equal_each_text_alone() {
 fn packing_in_float32_stays_within_rounding() {
     // f32: the padded, larger products round differently; the bound is 1e-6.
     let model = TinyClassifier::default_multilabel();
-    let method = LayerIntegratedGradients::default();
+    let method = LayerIntegratedGradients { pack_token_rows: 1 << 20, ..Default::default() };
     let together = run(&model, &method, SIMILAR, Target::All, &pad());
     for (i, text) in SIMILAR.iter().enumerate() {
         let alone = run(&model, &method, &[text], Target::All, &pad());
