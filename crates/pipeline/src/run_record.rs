@@ -36,5 +36,6 @@ pub fn run_record(setup: &Setup, layer: &str) -> Result<Run> {
         target: setup.target.to_string(),
         output: setup.output,
         layer: layer.to_owned(),
+        device: explainer_core::device::name(setup.model.device()),
     })
 }

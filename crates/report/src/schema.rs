@@ -99,6 +99,14 @@ pub struct Run {
     pub output: Output,
     /// The layer the attributions were taken at (e.g. `embeddings.word`).
     pub layer: String,
+    /// The device the model ran on: `"cpu"` or `"cuda:N"` (reports written before it was
+    /// recorded read as `"cpu"`, the only device then).
+    #[serde(default = "cpu")]
+    pub device: String,
+}
+
+fn cpu() -> String {
+    "cpu".to_owned()
 }
 
 /// The identity of the explained model.

@@ -117,6 +117,7 @@ pub fn run(labels: Vec<String>) -> Run {
             "rule": "gauss_legendre",
             "multiply_by_inputs": true,
             "memory_budget_mb": 6144,
+            "pack_token_rows": 0,
             "tolerance": null,
             "max_steps": 1024
         }),
@@ -124,6 +125,7 @@ pub fn run(labels: Vec<String>) -> Run {
         target: "predicted".into(),
         output: Output::Probability,
         layer: "embeddings.word".into(),
+        device: "cpu".into(),
     }
 }
 
