@@ -344,6 +344,19 @@ struct Row {
     weight: f64,
 }
 
+/// The runs of consecutive rows of one text in `rows`: (member, first row, end row).
+fn member_runs(rows: &[Row]) -> Vec<(usize, usize, usize)> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let member = rows[i].member;
+        let j = i + rows[i..].iter().take_while(|r| r.member == member).count();
+        runs.push((member, i, j));
+        i = j;
+    }
+    runs
+}
+
 /// Texts whose interpolation rows share forward passes.
 struct Pack<'a> {
     model: &'a dyn Model,
@@ -386,13 +399,7 @@ impl Pack<'_> {
             // The interpolated activations, member by member (rows of a member are consecutive
             // runs), padded with zeros to the chunk's width.
             let mut pieces = Vec::new();
-            let mut i = 0;
-            while i < part.len() {
-                let member = part[i].member;
-                let mut j = i;
-                while j < part.len() && part[j].member == member {
-                    j += 1;
-                }
+            for (member, i, j) in member_runs(part) {
                 let text = self.texts[member];
                 let rank = text.a0.dim();
                 let path_of: Vec<i64> = part[i..j].iter().map(|r| r.path as i64).collect();
@@ -416,7 +423,6 @@ impl Pack<'_> {
                     piece = piece.f_constant_pad_nd(spec.as_slice())?;
                 }
                 pieces.push(piece);
-                i = j;
             }
             let interpolated =
                 if pieces.len() == 1 { pieces.remove(0) } else { Tensor::f_cat(&pieces, 0)? }.f_detach()?;
@@ -475,13 +481,7 @@ fn fixed_integral(pack: &Pack<'_>, quadrature: &explainer_core::Quadrature) -> R
         );
     }
     pack.evaluate(&rows, |part, t, grad| {
-        let mut i = 0;
-        while i < part.len() {
-            let member = part[i].member;
-            let mut j = i;
-            while j < part.len() && part[j].member == member {
-                j += 1;
-            }
+        for (member, i, j) in member_runs(part) {
             let text = pack.texts[member];
             if t < text.prepared.targets.len() {
                 let rank = text.a0.dim();
@@ -497,7 +497,6 @@ fn fixed_integral(pack: &Pack<'_>, quadrature: &explainer_core::Quadrature) -> R
                 let weighted = own.f_to_kind(Kind::Double)?.f_mul(&weight_t)?;
                 integrated[member][t] = integrated[member][t].f_index_add(0, &path_index, &weighted)?;
             }
-            i = j;
         }
         Ok(())
     })?;
