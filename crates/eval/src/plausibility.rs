@@ -106,17 +106,16 @@ pub fn runs(mask: &[bool]) -> Vec<(usize, usize)> {
     out
 }
 
+/// Token IOU of two spans `[start, end)` (a span with `end <= start` is empty, as Python's
+/// `range` is).
 fn span_iou(a: (usize, usize), b: (usize, usize)) -> f64 {
     let inter = a.1.min(b.1).saturating_sub(a.0.max(b.0)) as f64;
-    let union = ((a.1 - a.0) + (b.1 - b.0)) as f64 - inter;
+    let union = (a.1.saturating_sub(a.0) + b.1.saturating_sub(b.0)) as f64 - inter;
     if union <= 0.0 { 0.0 } else { inter / union }
 }
 
 /// ERASER's IOU-F1 for one instance: the predicted spans are the contiguous runs of the
-/// top-`k` tokens; a predicted span counts as correct when its token IOU with some
-/// ground-truth span is at least `threshold` (ERASER: 0.5), a ground-truth span as found when
-/// some predicted span matches it so. F1 of those precision and recall; 0 when either side
-/// has no span.
+/// top-`k` tokens, scored by [`span_iou_f1`] against the ground-truth spans.
 pub fn iou_f1(
     scores: &[f64],
     truth_spans: &[(usize, usize)],
@@ -124,14 +123,33 @@ pub fn iou_f1(
     only_positive: bool,
     threshold: f64,
 ) -> f64 {
-    let predicted = runs(&top_k_mask(scores, k, only_positive));
-    if predicted.is_empty() || truth_spans.is_empty() {
+    span_iou_f1(&runs(&top_k_mask(scores, k, only_positive)), truth_spans, threshold)
+}
+
+/// ERASER's IOU-F1 (`partial_match_score` of `rationale_benchmark/metrics.py`) for one
+/// instance, given token spans `[start, end)`: a predicted span is a true positive when its
+/// best token IOU with a ground-truth span is at least `threshold` (ERASER: 0.5); precision is
+/// the true positives over the predicted spans, recall over the ground-truth spans, each side
+/// counted as a set (a repeated span counts once), and the result their F1 (0 when either is 0).
+///
+/// One departure: ERASER's recall exceeds 1 when several predicted spans match one true span
+/// (the count is of predicted spans), and its F1 then exceeds 1; here recall is capped at 1.
+/// That needs a threshold below 0.5 or predicted spans that touch, so [`iou_f1`]'s runs at
+/// ERASER's 0.5 never reach it (`tests/eraser_parity.rs`).
+pub fn span_iou_f1(predicted: &[(usize, usize)], truth_spans: &[(usize, usize)], threshold: f64) -> f64 {
+    let distinct = |spans: &[(usize, usize)]| {
+        let mut v = spans.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let (predicted, truth) = (distinct(predicted), distinct(truth_spans));
+    if predicted.is_empty() || truth.is_empty() {
         return 0.0;
     }
-    let matches = |p: (usize, usize), t: (usize, usize)| span_iou(p, t) >= threshold;
-    let correct = predicted.iter().filter(|&&p| truth_spans.iter().any(|&t| matches(p, t))).count() as f64;
-    let found = truth_spans.iter().filter(|&&t| predicted.iter().any(|&p| matches(p, t))).count() as f64;
-    let (p, r) = (correct / predicted.len() as f64, found / truth_spans.len() as f64);
+    let best = |p: (usize, usize)| truth.iter().map(|&t| span_iou(p, t)).fold(0.0, f64::max);
+    let hits = predicted.iter().filter(|&&p| best(p) >= threshold).count() as f64;
+    let (p, r) = (hits / predicted.len() as f64, (hits / truth.len() as f64).min(1.0));
     if p == 0.0 || r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
 }
 
