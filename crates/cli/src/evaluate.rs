@@ -4,6 +4,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -225,13 +226,12 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         seed: args.seed,
         ..EvalOptions::default()
     };
-    let bar = progress_bar((candidates.len() * data.records.len()) as u64);
+    let mut progress = ProgressReport::new((candidates.len() * data.records.len()) as u64);
     let report =
         explainer_eval::evaluate(model.as_ref(), &data, &candidates, &randomized, &options, &mut |p| {
-            bar.set_position(p.done as u64);
-            bar.set_message(p.row.clone());
+            progress.update(p);
         })?;
-    bar.finish_and_clear();
+    progress.finish();
     drop(corpus_file);
     write_report(&report, &args)
 }
@@ -252,16 +252,107 @@ fn write_report(report: &explainer_eval::EvalReport, args: &EvaluateArgs) -> Res
     Ok(())
 }
 
-/// A bar with the ETA on stderr when it is a terminal; hidden otherwise.
-fn progress_bar(total: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+/// How often a progress line is written when stderr is not a terminal.
+const PROGRESS_LINE_EVERY: Duration = Duration::from_secs(60);
+
+/// Progress on stderr: a bar with the ETA when stderr is a terminal; otherwise (a log file, a
+/// grid script) one plain line per finished row and at most one a minute in between, so a
+/// long run's log still says how far it is.
+enum ProgressReport {
+    /// stderr is a terminal.
+    Bar(ProgressBar),
+    /// stderr is a file or a pipe.
+    Lines {
+        /// Units (text × row) in all.
+        total: u64,
+        /// When the run started.
+        start: Instant,
+        /// When the last line was written.
+        last_line: Instant,
+        /// The row of the last update.
+        row: String,
+        /// Units done at the last update.
+        done: u64,
+    },
+}
+
+impl ProgressReport {
+    fn new(total: u64) -> Self {
+        if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} texts×rows  elapsed {elapsed}  ETA {eta}  {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            // Redraw each second, so elapsed time moves while one slow text runs.
+            bar.enable_steady_tick(Duration::from_secs(1));
+            return Self::Bar(bar);
+        }
+        let now = Instant::now();
+        Self::Lines { total, start: now, last_line: now, row: String::new(), done: 0 }
     }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:30} {pos}/{len} texts×rows  elapsed {elapsed}  ETA {eta}  {msg}")
-    {
-        bar.set_style(style);
+
+    fn update(&mut self, p: &explainer_eval::Progress) {
+        match self {
+            Self::Bar(bar) => {
+                bar.set_position(p.done as u64);
+                bar.set_message(p.row.clone());
+            }
+            Self::Lines { total, start, last_line, row, done } => {
+                let finished_row = !row.is_empty() && *row != p.row;
+                if finished_row {
+                    eprintln!("{}", progress_line(&format!("{row} done"), *done, *total, start.elapsed()));
+                    *last_line = Instant::now();
+                } else if last_line.elapsed() >= PROGRESS_LINE_EVERY {
+                    eprintln!("{}", progress_line(&p.row, p.done as u64, *total, start.elapsed()));
+                    *last_line = Instant::now();
+                }
+                row.clone_from(&p.row);
+                *done = p.done as u64;
+            }
+        }
     }
-    bar
+
+    fn finish(self) {
+        match self {
+            Self::Bar(bar) => bar.finish_and_clear(),
+            Self::Lines { total, start, row, done, .. } => {
+                if !row.is_empty() {
+                    eprintln!("{}", progress_line(&format!("{row} done"), done, total, start.elapsed()));
+                }
+            }
+        }
+    }
+}
+
+/// One plain progress line: `evaluate: 105/700 texts×rows (15 %) · ROW · elapsed 12 s · ETA 68 s`
+/// (the ETA assumes the remaining units take as long on average as the ones done).
+fn progress_line(row: &str, done: u64, total: u64, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    let percent = if total > 0 { 100.0 * done as f64 / total as f64 } else { 100.0 };
+    let eta = if done > 0 && total >= done {
+        format!("{:.0} s", secs / done as f64 * (total - done) as f64)
+    } else {
+        "unknown".to_string()
+    };
+    format!("evaluate: {done}/{total} texts×rows ({percent:.0} %) · {row} · elapsed {secs:.0} s · ETA {eta}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_line_gives_share_and_a_linear_eta() {
+        let line = progress_line("saliency / pad", 105, 700, Duration::from_secs(12));
+        assert_eq!(line, "evaluate: 105/700 texts×rows (15 %) · saliency / pad · elapsed 12 s · ETA 68 s");
+    }
+
+    #[test]
+    fn progress_line_before_the_first_unit_has_no_eta() {
+        let line = progress_line("lime / unk", 0, 10, Duration::from_secs(3));
+        assert!(line.ends_with("ETA unknown"), "{line}");
+        assert!(line.contains("(0 %)"), "{line}");
+    }
 }

@@ -40,6 +40,14 @@ fn a_small_table_on_the_bundled_model_with_the_control_row() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // stderr is a pipe here: no bar, but one plain progress line per finished row.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("evaluate: 4/12 texts×rows (33 %) · layer-integrated-gradients / pad done")
+            && stderr.contains("evaluate: 8/12 texts×rows (67 %) · layer-integrated-gradients / zero done")
+            && stderr.contains("evaluate: 12/12 texts×rows (100 %) · random / - done"),
+        "{stderr}"
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["texts"], 4);
     assert_eq!(report["output_function"], "sigmoid");
